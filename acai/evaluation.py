@@ -1,0 +1,96 @@
+"""What an autoencoder run measures and shows every report: the reference's evaluations.
+
+* latent_accuracy: test accuracy (%) of the online single-layer classifier on the latent.
+* lines32 only: mean_distance and mean_smoothness of 256 interpolations of 16 steps
+  between pairs of test lines (`acai.lines.line_eval`).
+* image grids: reconstructions (input | output), linear and spherical interpolations
+  between pairs of test images, and decodings of random N(0, I) latent codes.
+"""
+
+import numpy as np
+import tensorflow as tf
+
+from acai import lines
+from acai.interpolate import lerp, slerp
+from acai.summaries import images_to_grid
+
+GRID = 16            # Rows of every grid, and steps of each interpolation.
+RECONSTRUCTION_COLUMNS = 4
+LINES_INTERPOLATIONS = 256
+BATCH = 256
+
+
+def test_images(spec, count):
+    """The first `count` images of the test split, always the same ones."""
+    images = np.concatenate([x.numpy() for x, _ in spec.test(BATCH).take(-(-count // BATCH))])
+    if images.shape[0] < count:
+        raise ValueError(f"the test split of {spec.name} has {images.shape[0]} images, "
+                         f"{count} needed")
+    return images[:count]
+
+
+class AutoEncoderEvaluation:
+    """Computes a report's scalars and grids for an AutoEncoder on its dataset."""
+
+    def __init__(self, model, spec, seed=0):
+        self.model = model
+        self.spec = spec
+        self.is_lines = spec.name == "lines32"
+        self.pool = test_images(spec, GRID * RECONSTRUCTION_COLUMNS + 2 * GRID)
+        # Fixed random codes, so that samples can be compared from report to report.
+        self.sample_codes = np.random.RandomState(seed).standard_normal(
+            (GRID * GRID,) + model.latent_shape).astype(np.float32)
+        if self.is_lines:
+            self.lines_pool = test_images(spec, 2 * LINES_INTERPOLATIONS)
+        self._encode = tf.function(lambda x: model.encode(x), reduce_retracing=True)
+        self._decode = tf.function(lambda z: model.decode(z), reduce_retracing=True)
+        self._classify = tf.function(model.classify_latent, reduce_retracing=True)
+
+    def _batched(self, fn, array):
+        return np.concatenate([fn(tf.constant(array[i:i + BATCH])).numpy()
+                               for i in range(0, array.shape[0], BATCH)])
+
+    def decode_paths(self, paths):
+        """(N, steps, *latent) -> (N, steps, H, W, C) decoded images."""
+        flat = paths.reshape((-1,) + paths.shape[2:])
+        return self._batched(self._decode, flat).reshape(paths.shape[:2] + self.spec_shape)
+
+    @property
+    def spec_shape(self):
+        return (self.spec.height, self.spec.width, self.spec.colors)
+
+    def latent_accuracy(self):
+        correct = total = 0
+        for x, label in self.spec.test(BATCH):
+            correct += int(tf.reduce_sum(tf.cast(self._classify(x) == label, tf.int32)))
+            total += int(label.shape[0])
+        return 100.0 * correct / total
+
+    def lines_scores(self):
+        codes = self._batched(self._encode, self.lines_pool)
+        half = LINES_INTERPOLATIONS
+        images = self.decode_paths(lerp(codes[:half], codes[half:], GRID))
+        return lines.line_eval(images)
+
+    def grids(self):
+        n_rec = GRID * RECONSTRUCTION_COLUMNS
+        x = self.pool[:n_rec]
+        pairs = np.concatenate([x, self._batched(lambda v: self.model.ae(v), x)], axis=2)
+        codes = self._batched(self._encode, self.pool[n_rec:])
+        samples = self._batched(self._decode, self.sample_codes)
+        return {
+            "reconstruction": images_to_grid(
+                pairs.reshape((GRID, RECONSTRUCTION_COLUMNS) + pairs.shape[1:])),
+            "interpolation": images_to_grid(
+                self.decode_paths(lerp(codes[:GRID], codes[GRID:], GRID))),
+            "slerp": images_to_grid(
+                self.decode_paths(slerp(codes[:GRID], codes[GRID:], GRID))),
+            "samples": images_to_grid(samples.reshape((GRID, GRID) + self.spec_shape)),
+        }
+
+    def __call__(self):
+        """-> (scalars, images) for one report."""
+        scalars = {"latent_accuracy": self.latent_accuracy()}
+        if self.is_lines:
+            scalars["mean_distance"], scalars["mean_smoothness"] = self.lines_scores()
+        return scalars, self.grids()

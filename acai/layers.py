@@ -1,0 +1,88 @@
+"""The paper's convolutional encoder, decoder and critic (Section 4 of Berthelot et al.).
+
+Encoder: a 1x1 convolution to `depth` channels, then per scale two 3x3 convolutions with
+leaky ReLU (slope 0.2) and a 2x2 average pooling, the channels doubling per scale; then a
+3x3 convolution to `depth << scales` channels and a linear 3x3 convolution to `latent`
+channels. The decoder mirrors it with nearest-neighbour upsampling. Every kernel is drawn
+from N(0, 1 / ((1 + 0.2^2) * fan_in)), He's initialisation for a leaky ReLU of slope 0.2.
+"""
+
+import math
+
+import keras
+from keras import layers
+
+LEAKY_SLOPE = 0.2
+
+
+@keras.saving.register_keras_serializable(package="acai")
+class HeModifiedNormal(keras.initializers.Initializer):
+    """N(0, 1 / ((1 + slope^2) * fan_in)): He et al.'s initialisation for a leaky ReLU."""
+
+    def __init__(self, slope=LEAKY_SLOPE, seed=None):
+        self.slope = slope
+        self.seed = seed
+
+    def __call__(self, shape, dtype=None):
+        fan_in = math.prod(shape[:-1])
+        stddev = 1.0 / math.sqrt((1.0 + self.slope**2) * fan_in)
+        return keras.random.normal(shape, stddev=stddev, dtype=dtype, seed=self.seed)
+
+    def get_config(self):
+        return {"slope": self.slope, "seed": self.seed}
+
+
+def conv(filters, kernel_size, activation=True, name=None):
+    """A same-padded convolution with the paper's initialiser and optional leaky ReLU."""
+    return layers.Conv2D(
+        filters, kernel_size, padding="same", name=name,
+        # Keras' "leaky_relu" activation has the paper's slope, 0.2, by default.
+        activation="leaky_relu" if activation else None,
+        kernel_initializer=HeModifiedNormal())
+
+
+def scales_for(image_width, latent_width):
+    """Number of 2x poolings that take `image_width` down to `latent_width`."""
+    if latent_width < 1 or image_width % latent_width:
+        raise ValueError(f"latent_width={latent_width} must divide the image width "
+                         f"{image_width}")
+    ratio = image_width // latent_width
+    scales = int(round(math.log2(ratio)))
+    if 2**scales != ratio:
+        raise ValueError(f"image width / latent_width = {ratio} must be a power of 2 "
+                         f"(latent_width={latent_width}, image width {image_width})")
+    return scales
+
+
+def encoder(input_shape, scales, depth, latent, name="encoder"):
+    """The paper's encoder: image (H, W, C) -> latent (H >> scales, W >> scales, latent)."""
+    x = keras.Input(input_shape)
+    y = conv(depth, 1, activation=False)(x)
+    for scale in range(scales):
+        y = conv(depth << scale, 3)(y)
+        y = conv(depth << scale, 3)(y)
+        y = layers.AveragePooling2D(2)(y)
+    y = conv(depth << scales, 3)(y)
+    y = conv(latent, 3, activation=False)(y)
+    return keras.Model(x, y, name=name)
+
+
+def decoder(latent_shape, scales, depth, colors, name="decoder"):
+    """The paper's decoder: latent (h, w, latent) -> image logits (h << scales, w << scales, C)."""
+    z = keras.Input(latent_shape)
+    y = z
+    for scale in range(scales - 1, -1, -1):
+        y = conv(depth << scale, 3)(y)
+        y = conv(depth << scale, 3)(y)
+        y = layers.UpSampling2D(2, interpolation="nearest")(y)
+    y = conv(depth, 3)(y)
+    y = conv(colors, 3, activation=False)(y)
+    return keras.Model(z, y, name=name)
+
+
+def critic(input_shape, scales, depth, latent, name="critic"):
+    """ACAI's critic: the encoder architecture, its output averaged to one scalar per image."""
+    x = keras.Input(input_shape)
+    y = encoder(input_shape, scales, depth, latent, name=f"{name}_encoder")(x)
+    y = keras.ops.mean(y, axis=(1, 2, 3))
+    return keras.Model(x, y, name=name)

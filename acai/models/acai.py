@@ -1,0 +1,72 @@
+"""ACAI: the Adversarially Constrained Autoencoder Interpolation (Berthelot et al., 2018)."""
+
+import keras
+import tensorflow as tf
+
+from acai import layers
+from acai.models.base import AutoEncoder, make_optimizer, mean_squared_error, minimize
+
+
+class ACAI(AutoEncoder):
+    """An autoencoder whose interpolations a critic cannot tell from reconstructions.
+
+    The critic d sees decodings of latent mixes x_alpha = g(alpha z1 + (1 - alpha) z2),
+    alpha ~ U[0, 0.5], and is trained to predict alpha (equation 1 of the paper):
+        loss_disc = ||d(x_alpha) - alpha||^2 + ||d(gamma x + (1 - gamma) g(f(x)))||^2
+    where the second term, with gamma = reg, shows it slightly off real reconstructions
+    that it must score 0. The autoencoder is trained to make the critic output 0 on mixes
+    (equation 2): loss_ae + advweight * ||d(x_alpha)||^2. Both are updated from the same
+    forward pass, each with its own Adam, like the reference.
+
+    Args (beyond AutoEncoder's):
+      advweight: lambda, the weight of the adversarial term for the autoencoder.
+      advdepth: the critic's depth (the reference uses the autoencoder's when 0).
+      reg: gamma, how far from the reconstruction towards the input the critic's "real"
+        examples lie.
+    """
+
+    NAME = "ACAI"
+    LOSSES = ("loss_ae", "loss_ae_disc", "loss_disc", "loss_disc_real")
+    HYPERPARAMETERS = ("advweight", "advdepth", "reg")
+
+    def __init__(self, image_shape, nclass, latent=16, depth=64, scales=3, lr=1e-4,
+                 advweight=0.5, advdepth=0, reg=0.2, **kwargs):
+        super().__init__(image_shape, nclass, latent=latent, depth=depth, scales=scales,
+                         lr=lr, **kwargs)
+        advdepth = advdepth or depth
+        self.advweight = advweight
+        self.reg = reg
+        self.params = dict(self.params, advweight=advweight, advdepth=advdepth, reg=reg)
+        self.critic = layers.critic(self.image_shape, scales, advdepth, latent)
+        self.optimizer_disc = make_optimizer(lr)
+
+    def disc(self, x, training=False):
+        """The critic's estimate of alpha for each image (float32)."""
+        return tf.cast(self.critic(x, training=training), tf.float32)
+
+    def train_step(self, data):
+        x, label = data
+        batch = tf.shape(x)[0]
+        alpha = keras.random.uniform([batch, 1, 1, 1], seed=self.seed_generator)
+        alpha = 0.5 - tf.abs(alpha - 0.5)  # U[0, 0.5]
+        # Two tapes record the one forward pass: each loss is differentiated once.
+        with tf.GradientTape() as tape_ae, tf.GradientTape() as tape_disc:
+            encode = self.encode(x, training=True)
+            mix = tf.cast(alpha, encode.dtype)
+            encode_mix = mix * encode + (1 - mix) * encode[::-1]
+            # One decoder pass for the reconstructions and the mixes.
+            ae, decode_mix = tf.split(
+                self.decode(tf.concat([encode, encode_mix], 0), training=True), 2)
+            loss_ae = mean_squared_error(x, ae)
+            disc_mix = self.disc(decode_mix, training=True)
+            disc_real = self.disc(ae + self.reg * (x - ae), training=True)
+            loss_disc = tf.reduce_mean(tf.square(disc_mix - alpha[:, 0, 0, 0]))
+            loss_disc_real = tf.reduce_mean(tf.square(disc_real))
+            loss_ae_disc = tf.reduce_mean(tf.square(disc_mix))
+            loss_ae_total = loss_ae + self.advweight * loss_ae_disc
+            loss_disc_total = loss_disc + loss_disc_real
+        minimize(self.optimizer_ae, tape_ae, loss_ae_total, self.ae_variables)
+        minimize(self.optimizer_disc, tape_disc, loss_disc_total, self.critic.trainable_variables)
+        self.train_latent_classifier(encode, label)
+        return self.report(loss_ae=loss_ae, loss_ae_disc=loss_ae_disc,
+                           loss_disc=loss_disc, loss_disc_real=loss_disc_real)

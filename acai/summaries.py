@@ -1,0 +1,45 @@
+"""What a run reports: scalars and image grids, to TensorBoard and as PNG files."""
+
+import os
+
+import numpy as np
+import tensorflow as tf
+
+
+def images_to_grid(images):
+    """(rows, cols, H, W, C) images in [-1, 1] -> one (rows * H, cols * W, C) image."""
+    rows, cols, height, width, colors = images.shape
+    return images.transpose(0, 2, 1, 3, 4).reshape(rows * height, cols * width, colors)
+
+
+def to_uint8(image):
+    return np.clip(np.round(127.5 + 127.5 * np.asarray(image)), 0, 255).astype(np.uint8)
+
+
+def save_png(image, path):
+    """Writes an image in [-1, 1] of shape (H, W, C) as PNG, atomically."""
+    tmp = path + ".tmp"
+    with open(tmp, "wb") as f:
+        f.write(tf.io.encode_png(to_uint8(image)).numpy())
+    os.replace(tmp, path)
+
+
+class Summaries:
+    """Writes scalars and image grids at a kimg step: TensorBoard, plus PNG under images/."""
+
+    def __init__(self, summary_dir, image_dir):
+        self.image_dir = image_dir
+        os.makedirs(image_dir, exist_ok=True)
+        self.writer = tf.summary.create_file_writer(summary_dir)
+
+    def write(self, kimg, scalars=None, images=None):
+        with self.writer.as_default(step=kimg):
+            for name, value in (scalars or {}).items():
+                tf.summary.scalar(name, value)
+            for name, image in (images or {}).items():
+                tf.summary.image(name, to_uint8(image)[None])
+                save_png(image, os.path.join(self.image_dir, f"{name}_{kimg:06d}.png"))
+        self.writer.flush()
+
+    def close(self):
+        self.writer.close()

@@ -1,0 +1,28 @@
+"""ACAI toolkit: autoencoders, VAEs and GANs for small images (TensorFlow 2 / Keras 3)."""
+from setuptools import find_packages, setup
+
+setup(
+    name="acai-toolkit",
+    version="0.1.0",
+    description=("A TensorFlow 2 / Keras 3 port of ACAI (Berthelot et al., 2018) grown "
+                 "into a toolkit for generative models of 32x32 images."),
+    packages=find_packages(include=["acai", "acai.*", "gan", "gan.*", "vae", "vae.*",
+                                    "flags", "flags.*"]),
+    python_requires=">=3.10",
+    install_requires=[
+        "tensorflow>=2.16",
+        "keras>=3.0",
+        "tensorflow-datasets>=4.9",
+        # tensorflow-datasets 4.9.10 fails to import without it.
+        "importlib_resources",
+        "numpy",
+        "scipy",
+        "scikit-learn",
+        "matplotlib",
+        "absl-py",
+        # TensorFlow no longer installs it; tf.summary needs it.
+        "tensorboard",
+        "pillow",
+    ],
+    extras_require={"test": ["pytest>=7"]},
+)
