@@ -21,7 +21,9 @@ def make_optimizer(lr, beta_1=0.9):
 
 def minimize(optimizer, tape, loss, variables):
     """One gradient step of `optimizer` on `loss` (float32) over `variables`."""
-    gradients = tape.gradient(optimizer.scale_loss(loss), variables)
+    with tape:  # The loss scaling must be recorded too.
+        loss = optimizer.scale_loss(loss)
+    gradients = tape.gradient(loss, variables)
     optimizer.apply_gradients(zip(gradients, variables))
 
 
