@@ -10,25 +10,25 @@ import sys
 import keras
 from absl import app, flags, logging
 
-from acai import data, layers, training
+from acai import data, training
 from acai.evaluation import AutoEncoderEvaluation
 from acai.models import MODELS
+from acai.runs import build
 from flags import autoencoder as _autoencoder_flags, core as _core_flags  # noqa: F401
 
 FLAGS = flags.FLAGS
 
 
-def build(model_name, spec, config):
-    """The model of `model_name` for dataset `spec`, from a flat configuration dict."""
-    model_class = MODELS[model_name]
-    scales = layers.scales_for(spec.width, config["latent_width"])
-    hyperparameters = {name: config[name] for name in model_class.HYPERPARAMETERS}
-    return model_class((spec.height, spec.width, spec.colors), spec.nclass,
-                       latent=config["latent"], depth=config["depth"], scales=scales,
-                       lr=config["lr"], seed=config["seed"], **hyperparameters)
+def config_from_flags():
+    """The flags that define a run, as a flat dict (saved as the run's config.json)."""
+    names = ("model", "dataset", "classes", "batch", "lr", "latent", "latent_width", "depth",
+             "seed", "total_kimg", "report_kimg", "data_dir")
+    names += MODELS[FLAGS.model].HYPERPARAMETERS
+    return {name: FLAGS[name].value for name in names}
 
 
-def main(argv):
+def main(argv, prog="acai.train"):
+    """Trains the model the flags say; `prog` names the binary in error messages."""
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
     try:
@@ -36,13 +36,11 @@ def main(argv):
         if FLAGS.seed is not None:
             keras.utils.set_random_seed(FLAGS.seed)
         spec = data.get_dataset(FLAGS.dataset, FLAGS.data_dir, FLAGS.classes)
-        config = {name: FLAGS[name].value for name in (
-            "model", "dataset", "classes", "batch", "lr", "latent", "latent_width",
-            "depth", "seed", "total_kimg", "report_kimg", "data_dir")}
-        config.update({name: FLAGS[name].value
-                       for name in MODELS[FLAGS.model].HYPERPARAMETERS})
-        config["precision"] = precision
+        config = dict(config_from_flags(), precision=precision)
         model = build(FLAGS.model, spec, config)
+        # Record the values the model resolved (advdepth 0 -> depth, beta None -> default).
+        config.update({name: model.params[name] for name in model.HYPERPARAMETERS
+                       if name in model.params})
         run = training.Run(FLAGS.train_dir, training.dataset_dirname(spec.name, FLAGS.classes),
                            model.experiment_name(), config)
         logging.info("Run %s (%s, %s)", run.path, FLAGS.model, precision)
@@ -51,7 +49,7 @@ def main(argv):
                        evaluate=AutoEncoderEvaluation(model, spec),
                        seed=FLAGS.seed, verbose=FLAGS.verbose)
     except (ValueError, data.DatasetUnavailable, training.RunError) as e:
-        sys.exit(f"acai.train: error: {e}")
+        sys.exit(f"{prog}: error: {e}")
 
 
 if __name__ == "__main__":

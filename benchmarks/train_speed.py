@@ -18,7 +18,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from acai import data, training  # noqa: E402
-from acai.train import build  # noqa: E402  (also defines the training flags)
+from acai.train import build, config_from_flags  # noqa: E402  (defines the flags too)
 from machine import describe  # noqa: E402
 
 FLAGS = flags.FLAGS
@@ -33,9 +33,7 @@ def main(argv):
     del argv
     precision = training.set_precision(FLAGS.precision)
     spec = data.get_dataset(FLAGS.dataset, FLAGS.data_dir, FLAGS.classes)
-    config = {name: FLAGS[name].value for name in (
-        "latent", "latent_width", "depth", "lr", "seed", "advweight", "advdepth", "reg")}
-    model = build(FLAGS.model, spec, config)
+    model = build(FLAGS.model, spec, config_from_flags())
     step = tf.function(model.train_step)
     batches = iter(spec.train(FLAGS.batch, seed=0))
     for _ in range(FLAGS.warmup):

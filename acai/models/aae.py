@@ -1,0 +1,99 @@
+"""The adversarial autoencoder (Makhzani et al., 2015): one of the paper's baselines."""
+
+import keras
+import tensorflow as tf
+
+from acai.models.base import AutoEncoder, make_optimizer, mean_squared_error, minimize
+
+
+def parse_layer_sizes(sizes):
+    """'100,100' (or a sequence of ints) -> (100, 100)."""
+    if isinstance(sizes, str):
+        try:
+            sizes = [int(s) for s in sizes.split(",") if s.strip()]
+        except ValueError:
+            raise ValueError(f"disc_layer_sizes={sizes!r} must be comma-separated integers")
+    sizes = tuple(int(s) for s in sizes)
+    if any(s < 1 for s in sizes):
+        raise ValueError(f"disc_layer_sizes={sizes} must be positive")
+    return sizes
+
+
+class AAE(AutoEncoder):
+    """An autoencoder whose latent codes a discriminator cannot tell from N(0, I) samples.
+
+    The discriminator d, an MLP with leaky ReLU on the flattened code, outputs a logit
+    and is trained with sigmoid cross-entropy to say 1 on prior samples p ~ N(0, I) and 0
+    on codes f(x):
+        loss_adv_prior + loss_adv_latent = CE(d(p), 1) + CE(d(f(x)), 0)
+    The autoencoder is trained to make it say 1 on codes, with weight 1 as the reference:
+        loss_ae + loss_ae_latent = ||x - g(f(x))||^2 + CE(d(f(x)), 1)
+    Both are updated from the same forward pass, each with its own Adam on its own
+    variables (the discriminator's at `adversary_lr`), so the discriminator's step never
+    changes the encoder. adversary_accuracy is the discriminator's mean accuracy on the
+    two halves.
+
+    Args (beyond AutoEncoder's):
+      disc_layer_sizes: the hidden layer sizes of the discriminator, '100,100' or (100, 100).
+      adversary_lr: Adam's learning rate for the discriminator.
+    """
+
+    NAME = "AAE"
+    LOSSES = ("loss_ae", "loss_ae_latent", "loss_adv_latent", "loss_adv_prior",
+              "adversary_accuracy")
+    HYPERPARAMETERS = ("adversary_lr", "disc_layer_sizes")
+
+    def __init__(self, image_shape, nclass, latent=16, depth=64, scales=3, lr=1e-4,
+                 adversary_lr=1e-4, disc_layer_sizes="100,100", **kwargs):
+        super().__init__(image_shape, nclass, latent=latent, depth=depth, scales=scales,
+                         lr=lr, **kwargs)
+        sizes = parse_layer_sizes(disc_layer_sizes)
+        self.adversary_lr = float(adversary_lr)
+        # Named as the reference names its runs: disc_layer_sizes100,100.
+        self.params = dict(self.params, adversary_lr=self.adversary_lr,
+                           disc_layer_sizes=",".join(map(str, sizes)))
+        self.discriminator = keras.Sequential(
+            [keras.layers.Flatten()]
+            + [keras.layers.Dense(size, activation="leaky_relu") for size in sizes]
+            + [keras.layers.Dense(1, dtype="float32")],
+            name="discriminator")
+        self.discriminator.build((None,) + self.latent_shape)
+        self.optimizer_disc = make_optimizer(self.adversary_lr)
+
+    def disc(self, z, training=False):
+        """The discriminator's logit that code z is a prior sample (float32, shape [B])."""
+        return self.discriminator(z, training=training)[:, 0]
+
+    def train_step(self, data):
+        x, label = data
+        with tf.GradientTape() as tape_ae, tf.GradientTape() as tape_disc:
+            encode = self.encode(x, training=True)
+            ae = self.decode(encode, training=True)
+            loss_ae = mean_squared_error(x, ae)
+            prior = keras.random.normal(tf.shape(encode), dtype=encode.dtype,
+                                        seed=self.seed_generator)
+            logit_latent = self.disc(encode, training=True)
+            logit_prior = self.disc(prior, training=True)
+            loss_adv_latent = sigmoid_cross_entropy(logit_latent, 0.0)
+            loss_adv_prior = sigmoid_cross_entropy(logit_prior, 1.0)
+            loss_ae_latent = sigmoid_cross_entropy(logit_latent, 1.0)
+            loss_ae_total = loss_ae + loss_ae_latent
+            loss_disc_total = loss_adv_prior + loss_adv_latent
+        minimize(self.optimizer_ae, tape_ae, loss_ae_total, self.ae_variables)
+        minimize(self.optimizer_disc, tape_disc, loss_disc_total,
+                 self.discriminator.trainable_variables)
+        self.train_latent_classifier(encode, label)
+        adversary_accuracy = 0.5 * (accuracy(logit_latent < 0) + accuracy(logit_prior > 0))
+        return self.report(loss_ae=loss_ae, loss_ae_latent=loss_ae_latent,
+                           loss_adv_latent=loss_adv_latent, loss_adv_prior=loss_adv_prior,
+                           adversary_accuracy=adversary_accuracy)
+
+
+def sigmoid_cross_entropy(logits, label):
+    """Mean sigmoid cross-entropy of float32 logits against a constant label."""
+    return tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(
+        labels=tf.fill(tf.shape(logits), label), logits=logits))
+
+
+def accuracy(correct):
+    return tf.reduce_mean(tf.cast(correct, tf.float32))

@@ -1,0 +1,45 @@
+"""The denoising autoencoder: one of the paper's baselines."""
+
+import keras
+import tensorflow as tf
+
+from acai.models.base import AutoEncoder, mean_squared_error, minimize
+
+
+class Denoising(AutoEncoder):
+    """An autoencoder that reconstructs the clean image from a noisy one.
+
+    In training the encoder sees x + n, n ~ N(0, noise^2) per pixel (not clipped), and the
+    loss is ||x - g(f(x + n))||^2 against the clean x. Encoding, decoding and the latent
+    probe use the clean image, as in the reference.
+
+    Args (beyond AutoEncoder's):
+      noise: the standard deviation of the Gaussian noise, in units of the [-1, 1] pixels.
+    """
+
+    NAME = "AEDenoising"
+    LOSSES = ("loss_ae",)
+    HYPERPARAMETERS = ("noise",)
+
+    def __init__(self, image_shape, nclass, latent=16, depth=64, scales=3, lr=1e-4,
+                 noise=1.0, **kwargs):
+        super().__init__(image_shape, nclass, latent=latent, depth=depth, scales=scales,
+                         lr=lr, **kwargs)
+        if noise < 0:
+            raise ValueError(f"noise={noise} must be >= 0")
+        self.noise = float(noise)
+        self.params = dict(self.params, noise=self.noise)
+
+    def train_step(self, data):
+        x, label = data
+        x_noisy = x + keras.random.normal(tf.shape(x), stddev=self.noise, dtype=x.dtype,
+                                          seed=self.seed_generator)
+        with tf.GradientTape() as tape:
+            # One encoder pass for the clean images (the probe's) and the noisy ones.
+            encode, encode_noisy = tf.split(
+                self.encode(tf.concat([x, x_noisy], 0), training=True), 2)
+            ae_noisy = self.decode(encode_noisy, training=True)
+            loss_ae = mean_squared_error(x, ae_noisy)
+        minimize(self.optimizer_ae, tape, loss_ae, self.ae_variables)
+        self.train_latent_classifier(encode, label)
+        return self.report(loss_ae=loss_ae)

@@ -1,0 +1,50 @@
+"""The autoencoder with dropout on its latent code: one of the paper's baselines."""
+
+import keras
+import tensorflow as tf
+
+from acai.models.base import AutoEncoder, mean_squared_error, minimize
+
+
+class Dropout(AutoEncoder):
+    """An autoencoder whose decoder learns from a latent code with values dropped.
+
+    In training each latent value is kept with probability `dropout` and scaled by
+    1 / dropout, zeroed otherwise (tf.nn.dropout's inverted dropout, as the reference);
+    the loss is ||x - g(drop(f(x)))||^2. The reference flattens the code first, which
+    changes nothing for independent per-value dropout. Outside training (encode, decode,
+    reconstructions, the latent probe) the code is used whole.
+
+    Args (beyond AutoEncoder's):
+      dropout: the probability to KEEP each latent value, in (0, 1].
+    """
+
+    NAME = "AEDropout"
+    LOSSES = ("loss_ae",)
+    HYPERPARAMETERS = ("dropout",)
+
+    def __init__(self, image_shape, nclass, latent=16, depth=64, scales=3, lr=1e-4,
+                 dropout=0.5, **kwargs):
+        super().__init__(image_shape, nclass, latent=latent, depth=depth, scales=scales,
+                         lr=lr, **kwargs)
+        if not 0 < dropout <= 1:
+            raise ValueError(f"dropout={dropout} is the probability to keep a latent "
+                             "value: it must be in (0, 1]")
+        self.dropout = float(dropout)
+        self.params = dict(self.params, dropout=self.dropout)
+
+    def drop(self, encode):
+        """Inverted dropout of the latent code: kept values are scaled by 1 / keep."""
+        if self.dropout == 1:
+            return encode
+        return keras.random.dropout(encode, rate=1 - self.dropout, seed=self.seed_generator)
+
+    def train_step(self, data):
+        x, label = data
+        with tf.GradientTape() as tape:
+            encode = self.encode(x, training=True)
+            ae_dropped = self.decode(self.drop(encode), training=True)
+            loss_ae = mean_squared_error(x, ae_dropped)
+        minimize(self.optimizer_ae, tape, loss_ae, self.ae_variables)
+        self.train_latent_classifier(encode, label)
+        return self.report(loss_ae=loss_ae)

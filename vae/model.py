@@ -1,0 +1,136 @@
+"""The variational autoencoder (Kingma & Welling, 2014) of the paper's baselines.
+
+It shares the autoencoders' convolutional encoder and decoder (acai.models.base); the
+encoder's code is the input of the posterior's two dense heads.
+"""
+
+import math
+
+import keras
+import tensorflow as tf
+
+from acai.models.base import AutoEncoder, minimize
+
+
+def kl_divergence(mean, log_variance):
+    """KL(N(mean, exp(log_variance)) || N(0, I)), summed over the code, batch mean."""
+    mean, log_variance = tf.cast(mean, tf.float32), tf.cast(log_variance, tf.float32)
+    kl = 0.5 * tf.reduce_sum(-log_variance - 1 + tf.exp(log_variance) + tf.square(mean))
+    return kl / tf.cast(tf.shape(mean)[0], tf.float32)
+
+
+def bernoulli_log_likelihood(x, logits):
+    """log p(x | logits) of images x in [-1, 1] read as Bernoulli means (x + 1) / 2,
+    summed over the pixels, batch mean (float32)."""
+    x, logits = tf.cast(x, tf.float32), tf.cast(logits, tf.float32)
+    log_prob = -tf.nn.sigmoid_cross_entropy_with_logits(labels=0.5 * (x + 1), logits=logits)
+    return tf.reduce_sum(log_prob) / tf.cast(tf.shape(x)[0], tf.float32)
+
+
+class VAE(AutoEncoder):
+    """A VAE with a diagonal Gaussian posterior over the flattened latent code.
+
+    The encoder's code f(x), flattened to D = h * w * latent values, feeds two dense
+    layers of D units: the posterior's mean mu and log-variance log s^2. The decoder's
+    output is read as the logits of a Bernoulli likelihood of (x + 1) / 2. Training
+    maximises the ELBO with a reparameterised sample z = mu + s * e, e ~ N(0, I):
+        elbo = loss_ll - beta * loss_kl
+        loss_ll = log p((x + 1) / 2 | g(z)),  loss_kl = KL(N(mu, s^2) || N(0, I))
+    each summed over pixels or code values and averaged over the batch. `encode` is the
+    posterior mean (reshaped to the latent shape), `decode` the likelihood's mean mapped
+    back to [-1, 1]: 2 sigmoid(g(z)) - 1. The posterior's heads and the losses are in
+    float32 under every precision policy.
+
+    With latent_dim > 0 (the classic VAE of the keras.io examples), the two dense heads
+    map the encoder's flattened code to a flat latent z of latent_dim values instead, and
+    a dense layer maps z back to the decoder's input shape: `encode` is then [B,
+    latent_dim], `decode` takes [B, latent_dim], and `latent_shape` is (latent_dim,) (the
+    decoder's input shape is `code_shape`). latent_dim 0 is the paper's VAE, unchanged.
+
+    Args (beyond AutoEncoder's):
+      beta: the weight of the KL term; None: 1, the reference's.
+      latent_dim: size of a flat latent (> 0), or 0 for the paper's convolutional latent.
+    """
+
+    NAME = "VAE"
+    LOSSES = ("loss_kl", "loss_ll", "elbo")
+    HYPERPARAMETERS = ("beta", "latent_dim")
+    BETA = 1.0  # The reference's default of --beta for the VAE.
+
+    def __init__(self, image_shape, nclass, latent=16, depth=64, scales=3, lr=1e-4,
+                 beta=None, latent_dim=0, **kwargs):
+        super().__init__(image_shape, nclass, latent=latent, depth=depth, scales=scales,
+                         lr=lr, **kwargs)
+        self.beta = float(self.BETA if beta is None else beta)
+        self.latent_dim = int(latent_dim or 0)
+        if self.latent_dim < 0:
+            raise ValueError(f"latent_dim={latent_dim} must be >= 0")
+        self.params = dict(self.params, beta=self.beta)
+        # The encoder's output / the decoder's input, and its flattened size.
+        self.code_shape = self.latent_shape
+        self.code_size = math.prod(self.code_shape)
+        self.z_size = self.code_size
+        self.p_dense = None
+        if self.latent_dim:
+            # Only a flat latent changes the experiment name: the paper's VAE keeps its own.
+            self.params["latent_dim"] = self.latent_dim
+            self.z_size = self.latent_dim
+            self.latent_shape = (self.latent_dim,)
+            self.p_dense = keras.layers.Dense(self.code_size, dtype="float32",
+                                              name="p_dense")
+            self.p_dense.build((None, self.latent_dim))
+            # The probe reads the flat latent.
+            self.classifier = keras.Sequential(
+                [keras.layers.Flatten(), keras.layers.Dense(nclass, dtype="float32")],
+                name="single_layer_classifier")
+            self.classifier.build((None, self.latent_dim))
+        self.q_mean = keras.layers.Dense(self.z_size, dtype="float32", name="q_mean")
+        self.q_log_variance = keras.layers.Dense(self.z_size, dtype="float32",
+                                               name="q_log_variance")
+        for head in (self.q_mean, self.q_log_variance):
+            head.build((None, self.code_size))
+
+    @property
+    def ae_variables(self):
+        variables = (super().ae_variables + self.q_mean.trainable_variables
+                     + self.q_log_variance.trainable_variables)
+        if self.p_dense is not None:
+            variables += self.p_dense.trainable_variables
+        return variables
+
+    def posterior(self, x, training=False):
+        """Images -> the mean and log-variance of q(z | x), flat [B, D] (D: latent_dim
+        when > 0), float32."""
+        code = tf.cast(self.encoder(x, training=training), tf.float32)
+        code = tf.reshape(code, [-1, self.code_size])
+        return (self.q_mean(code, training=training),
+                self.q_log_variance(code, training=training))
+
+    def encode(self, x, training=False):
+        mean, _ = self.posterior(x, training=training)
+        return tf.reshape(mean, (-1,) + self.latent_shape)
+
+    def logits(self, z, training=False):
+        """Latent code -> the Bernoulli logits of every pixel (float32)."""
+        if self.p_dense is not None:
+            z = self.p_dense(tf.reshape(tf.cast(z, tf.float32), [-1, self.latent_dim]),
+                             training=training)
+        z = tf.reshape(z, (-1,) + self.code_shape)
+        return tf.cast(self.decoder(z, training=training), tf.float32)
+
+    def decode(self, z, training=False):
+        return 2 * tf.sigmoid(self.logits(z, training=training)) - 1
+
+    def train_step(self, data):
+        x, label = data
+        with tf.GradientTape() as tape:
+            mean, log_variance = self.posterior(x, training=True)
+            noise = keras.random.normal(tf.shape(mean), seed=self.seed_generator)
+            z = mean + tf.exp(0.5 * log_variance) * noise
+            loss_ll = bernoulli_log_likelihood(x, self.logits(z, training=True))
+            loss_kl = kl_divergence(mean, log_variance)
+            elbo = loss_ll - self.beta * loss_kl
+            loss_vae = -elbo
+        minimize(self.optimizer_ae, tape, loss_vae, self.ae_variables)
+        self.train_latent_classifier(tf.reshape(mean, (-1,) + self.latent_shape), label)
+        return self.report(loss_kl=loss_kl, loss_ll=loss_ll, elbo=elbo)
