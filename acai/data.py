@@ -1,6 +1,6 @@
 """Dataset registry shared by the training binaries.
 
-`get_dataset(name)` returns a `DataSpec`; its `train()`/`test()` give batched
+`get_dataset(name)` returns a `DataSpec`; its `train()`/`test()`/`train_once()` give batched
 `(x, label)` pairs: x float32 [B, 32, 32, C] in [-1, 1], label int64 [B].
 
 Names: the built-ins in `DATASETS`, `tfds:NAME` (any TFDS image dataset) and
@@ -38,6 +38,7 @@ class DataSpec:
     class_names: tuple
     _train_fn: Callable = dataclasses.field(repr=False, compare=False, default=None)
     _test_fn: Callable = dataclasses.field(repr=False, compare=False, default=None)
+    _train_once_fn: Callable = dataclasses.field(repr=False, compare=False, default=None)
 
     def train(self, batch_size, *, seed=None):
         """Infinite, shuffled batches of exactly `batch_size` (x, label)."""
@@ -46,6 +47,10 @@ class DataSpec:
     def test(self, batch_size):
         """One pass in a fixed order; the last batch may be smaller."""
         return self._test_fn(int(batch_size))
+
+    def train_once(self, batch_size):
+        """One pass over the train split in a fixed order; the last batch may be smaller."""
+        return self._train_once_fn(int(batch_size))
 
 
 # ----------------------------------------------------------------------------
@@ -177,7 +182,12 @@ def _image_spec(name, colors, class_names, classes, load, preprocess, cache, siz
         ds = ds.map(prepare, num_parallel_calls=AUTOTUNE)
         return ds.batch(batch_size).prefetch(AUTOTUNE)
 
-    return DataSpec(name, SIZE, SIZE, colors, len(names), names, train, test)
+    def train_once(batch_size):
+        ds = _filter_classes(load('train', False, None), kept, len(class_names))
+        ds = ds.map(prepare, num_parallel_calls=AUTOTUNE)
+        return ds.batch(batch_size).prefetch(AUTOTUNE)
+
+    return DataSpec(name, SIZE, SIZE, colors, len(names), names, train, test, train_once)
 
 
 # ----------------------------------------------------------------------------
@@ -422,7 +432,13 @@ def _lines_spec(name, data_dir, classes):
                              kept, nclass)
         return ds.batch(batch_size).prefetch(AUTOTUNE)
 
-    return DataSpec(name, SIZE, SIZE, 1, len(names), names, train, test)
+    def train_once(batch_size):
+        # The train stream is endless: a fixed sample of it stands for the train split.
+        ds = _filter_classes(_lines().train_sample(height=SIZE, width=SIZE).map(cast),
+                             kept, nclass)
+        return ds.batch(batch_size).prefetch(AUTOTUNE)
+
+    return DataSpec(name, SIZE, SIZE, 1, len(names), names, train, test, train_once)
 
 
 # ----------------------------------------------------------------------------

@@ -25,6 +25,8 @@ NCLASS = 10
 LINE_WIDTH = 2.0
 TEST_SIZE = 5000
 _TEST_SEED = (20180601, 7)  # Fixed: every run, every model sees the same test lines.
+TRAIN_SAMPLE_SIZE = 20000
+_TRAIN_SAMPLE_SEED = (20180601, 11)  # The fixed sample of train lines for evaluations.
 _N_REFERENCE_LINES = 10000
 
 
@@ -105,6 +107,17 @@ def train_batches(batch_size, height=32, width=32, seed=None):
 def test_dataset(height=32, width=32):
     """The fixed test split: 5,000 lines, the same on every call, as unbatched (x, label)."""
     images, labels = _random_lines(tf.constant(_TEST_SEED, tf.int64), TEST_SIZE,
+                                   height, width)
+    return tf.data.Dataset.from_tensor_slices((images, labels))
+
+
+def train_sample(count=TRAIN_SAMPLE_SIZE, height=32, width=32):
+    """A fixed sample of `count` train lines (not the test lines), as unbatched (x, label).
+
+    The train stream is endless; evaluations that need "the train split" (k-means, latent
+    classifiers) use this sample, the same on every call.
+    """
+    images, labels = _random_lines(tf.constant(_TRAIN_SAMPLE_SEED, tf.int64), count,
                                    height, width)
     return tf.data.Dataset.from_tensor_slices((images, labels))
 

@@ -1,0 +1,131 @@
+"""K-means clustering of a trained autoencoder's latent codes (the paper's Table 3).
+
+  python -m acai.cluster --ae_dir=experiments/mnist32/AEBaseline_depth16_latent2_scales3
+
+Encodes one pass over the train split and the test split, flattens the codes, whitens
+them with an SVD fitted on the train codes (as the reference's cluster.py), runs k-means
+with as many clusters as the dataset has classes, and scores the clusters of the test
+codes against the labels after the best one-to-one matching of clusters to classes
+(Hungarian algorithm). The last line printed is `cluster accuracy: NN.NN`; the result is
+also written to RUN/cluster.json.
+"""
+
+import json
+import os
+import sys
+
+import numpy as np
+import tensorflow as tf
+from absl import app, flags, logging
+from scipy.optimize import linear_sum_assignment
+from sklearn.cluster import KMeans
+
+from acai import data, runs, training
+
+FLAGS = flags.FLAGS
+
+
+def define_flags():
+    """The binary's flags (defined only when it runs, so its functions import freely)."""
+    flags.DEFINE_string("ae_dir", None, "Run directory of the autoencoder to evaluate.")
+    flags.DEFINE_integer("n_init", 10, "Number of k-means restarts (the reference: 1000).",
+                         lower_bound=1)
+    flags.DEFINE_bool("use_svd", True, "Whiten the latent codes (SVD of the train codes).")
+    flags.DEFINE_integer("max_iter", 1000, "Most k-means iterations per restart.",
+                         lower_bound=1)
+    flags.DEFINE_integer("seed", 0, "Seed of k-means.")
+    flags.DEFINE_integer("batch", 64, "Batch size to encode with.", lower_bound=1)
+    flags.DEFINE_string("data_dir", None, "TensorFlow Datasets folder (default: the run's).")
+    flags.mark_flag_as_required("ae_dir")
+
+
+def encode_dataset(model, dataset):
+    """-> (codes float32 [N, D] flattened, labels int64 [N]) of one pass of `dataset`."""
+    encode = tf.function(lambda x: tf.cast(model.encode(x, training=False), tf.float32),
+                         reduce_retracing=True)
+    codes, labels = [], []
+    for x, label in dataset:
+        codes.append(encode(x).numpy().reshape(x.shape[0], -1))
+        labels.append(label.numpy())
+    if not codes:
+        raise ValueError("the dataset is empty")
+    return np.concatenate(codes).astype(np.float32), np.concatenate(labels).astype(np.int64)
+
+
+def whiten(train, test, eps=1e-5):
+    """Centres and whitens `train` and `test` with the SVD of the centred train codes.
+
+    Like the reference: project on the right singular vectors and divide by the singular
+    values; scaled by sqrt(N) so the train codes have identity covariance (k-means is
+    unchanged by a global scale). Returns (train_whitened, test_whitened).
+    """
+    train = np.asarray(train, np.float64).reshape(len(train), -1)
+    test = np.asarray(test, np.float64).reshape(len(test), -1)
+    mean = train.mean(axis=0)
+    _, s, vt = np.linalg.svd(train - mean, full_matrices=False)
+    scale = np.sqrt(len(train)) / (s + eps)
+    return (train - mean) @ vt.T * scale, (test - mean) @ vt.T * scale
+
+
+def cluster_accuracy(labels, clusters):
+    """Accuracy of `clusters` after the best one-to-one matching of clusters to labels."""
+    labels = np.asarray(labels, np.int64).ravel()
+    clusters = np.asarray(clusters, np.int64).ravel()
+    if labels.shape != clusters.shape or not labels.size:
+        raise ValueError(f"labels and clusters differ in size or are empty: "
+                         f"{labels.shape} vs {clusters.shape}")
+    confusion = np.zeros((clusters.max() + 1, labels.max() + 1), np.int64)
+    np.add.at(confusion, (clusters, labels), 1)
+    rows, cols = linear_sum_assignment(-confusion)
+    return confusion[rows, cols].sum() / labels.size
+
+
+def kmeans(train, n_clusters, n_init=10, seed=0, max_iter=1000):
+    """A k-means fitted on `train` (random initialisation, as the reference)."""
+    return KMeans(n_clusters=n_clusters, init="random", n_init=n_init, max_iter=max_iter,
+                  random_state=seed).fit(train)
+
+
+def evaluate(train, train_labels, test, test_labels, nclass, n_init=10, seed=0,
+             use_svd=True, max_iter=1000):
+    """-> dict(train_accuracy, test_accuracy) in %, of k-means with `nclass` clusters."""
+    train = np.asarray(train).reshape(len(train), -1)
+    test = np.asarray(test).reshape(len(test), -1)
+    if use_svd:
+        train, test = whiten(train, test)
+    fitted = kmeans(train, nclass, n_init=n_init, seed=seed, max_iter=max_iter)
+    return dict(
+        train_accuracy=100 * cluster_accuracy(train_labels, fitted.predict(train)),
+        test_accuracy=100 * cluster_accuracy(test_labels, fitted.predict(test)),
+        train_objective=float(-fitted.score(train)) / len(train),
+        test_objective=float(-fitted.score(test)) / len(test))
+
+
+def main(argv):
+    if len(argv) > 1:
+        raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
+    try:
+        model, spec, config = runs.load_run(FLAGS.ae_dir, FLAGS.data_dir)
+        train, train_labels = encode_dataset(model, spec.train_once(FLAGS.batch))
+        logging.info("Encoded %d train images: latents of size %d", *train.shape)
+        test, test_labels = encode_dataset(model, spec.test(FLAGS.batch))
+        logging.info("Encoded %d test images", len(test))
+        result = evaluate(train, train_labels, test, test_labels, spec.nclass,
+                          n_init=FLAGS.n_init, seed=FLAGS.seed, use_svd=FLAGS.use_svd,
+                          max_iter=FLAGS.max_iter)
+    except (ValueError, data.DatasetUnavailable, training.RunError) as e:
+        sys.exit(f"acai.cluster: error: {e}")
+    logging.info("Train/test accuracy %.2f / %.2f (k-means objective per image %.4f / %.4f)",
+                 result["train_accuracy"], result["test_accuracy"],
+                 result["train_objective"], result["test_objective"])
+    result.update(dataset=config["dataset"], nclass=spec.nclass, n_init=FLAGS.n_init,
+                  use_svd=FLAGS.use_svd, seed=FLAGS.seed, train_size=len(train),
+                  test_size=len(test), latent_size=int(train.shape[1]))
+    with open(os.path.join(FLAGS.ae_dir, "cluster.json"), "w") as f:
+        json.dump(result, f, indent=2)
+    print(f"cluster accuracy: {result['test_accuracy']:.2f}")
+
+
+if __name__ == "__main__":
+    define_flags()
+    app.run(main)
