@@ -1,0 +1,123 @@
+"""Draws a trained VAE: python -m vae.sample --run=RUN_DIR [--out=DIR]
+
+Writes, into --out (default RUN_DIR/images/):
+  prior_samples.png   a 16x16 grid of images decoded from N(0, I) latent samples;
+and, when the latent has 2 values in all (--latent_dim=2, or a convolutional latent of
+total size 2):
+  latent_map.png      decodings of a regular grid over [-3, 3]^2 (20x20);
+  latent_scatter.png  the test set's latent means, coloured by class.
+"""
+
+import math
+import os
+import sys
+
+from absl import app, flags
+
+FLAGS = flags.FLAGS
+flags.DEFINE_string("run", None, "Run directory (the folder holding config.json).")
+flags.DEFINE_string("out", None, "Output folder (default: RUN/images).")
+flags.DEFINE_integer("seed", 0, "Seed of the prior samples.")
+flags.DEFINE_integer("map_size", 20, "Rows and columns of the latent map.", lower_bound=2)
+flags.DEFINE_float("map_range", 3.0, "The latent map covers [-range, range]^2.",
+                   lower_bound=0.0)
+flags.DEFINE_string("data_dir", None, "TFDS folder, if not the one of the run.")
+
+GRID = 16
+BATCH = 256
+
+
+def _batched(fn, array):
+    import numpy as np
+    import tensorflow as tf
+    return np.concatenate([fn(tf.constant(array[i:i + BATCH])).numpy()
+                           for i in range(0, array.shape[0], BATCH)])
+
+
+def prior_samples(model, seed=0, grid=GRID):
+    """(grid * H, grid * W, C) image of decodings of N(0, I) latent samples."""
+    import numpy as np
+    from acai.summaries import images_to_grid
+    z = np.random.RandomState(seed).standard_normal(
+        (grid * grid,) + tuple(model.latent_shape)).astype(np.float32)
+    images = _batched(lambda t: model.decode(t), z)
+    return images_to_grid(images.reshape((grid, grid) + images.shape[1:]))
+
+
+def latent_map(model, size=20, extent=3.0):
+    """Decodings of a size x size grid over [-extent, extent]^2 of a 2-value latent;
+    rows go from +extent (top) to -extent, columns from -extent to +extent."""
+    import numpy as np
+    from acai.summaries import images_to_grid
+    values = np.linspace(-extent, extent, size, dtype=np.float32)
+    z1, z0 = np.meshgrid(values[::-1], values, indexing="ij")
+    z = np.stack([z0.ravel(), z1.ravel()], axis=1).reshape(
+        (-1,) + tuple(model.latent_shape))
+    images = _batched(lambda t: model.decode(t), z)
+    return images_to_grid(images.reshape((size, size) + images.shape[1:]))
+
+
+def latent_scatter(model, spec, path):
+    """Scatter plot of the test set's latent means (2 values), coloured by class."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+    codes, labels = [], []
+    for x, label in spec.test(BATCH):
+        codes.append(np.asarray(model.encode(x)).reshape(-1, 2))
+        labels.append(label.numpy())
+    codes, labels = np.concatenate(codes), np.concatenate(labels)
+    names = list(spec.class_names)
+    fig, ax = plt.subplots(figsize=(8, 7))
+    cmap = plt.get_cmap("tab10" if len(names) <= 10 else "tab20", max(len(names), 1))
+    for index, name in enumerate(names):
+        kept = labels == index
+        if kept.any():
+            ax.scatter(codes[kept, 0], codes[kept, 1], s=4, color=cmap(index), label=name)
+    ax.set_xlabel("z[0]")
+    ax.set_ylabel("z[1]")
+    ax.set_title(f"Test set latent means ({spec.name})")
+    ax.legend(markerscale=3, fontsize="small", loc="best")
+    fig.tight_layout()
+    tmp = path + ".tmp.png"
+    fig.savefig(tmp, dpi=100)
+    plt.close(fig)
+    os.replace(tmp, path)
+
+
+def main(argv):
+    if len(argv) > 1:
+        raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
+    if not FLAGS.run:
+        raise app.UsageError("--run is required")
+    from acai import data, training
+    from acai.runs import load_run
+    from acai.summaries import save_png
+    try:
+        import keras
+        keras.mixed_precision.set_global_policy("float32")
+        model, spec, config = load_run(FLAGS.run, FLAGS.data_dir)
+        if not hasattr(model, "posterior"):
+            raise training.RunError(f"the run at {FLAGS.run} is a {config.get('model')!r} "
+                                    "model, not a VAE")
+        out = FLAGS.out or os.path.join(FLAGS.run, "images")
+        try:
+            os.makedirs(out, exist_ok=True)
+        except OSError as e:
+            raise training.RunError(f"cannot create {out}: {e.strerror}")
+        written = [os.path.join(out, "prior_samples.png")]
+        save_png(prior_samples(model, FLAGS.seed), written[-1])
+        if math.prod(model.latent_shape) == 2:
+            written.append(os.path.join(out, "latent_map.png"))
+            save_png(latent_map(model, FLAGS.map_size, FLAGS.map_range), written[-1])
+            written.append(os.path.join(out, "latent_scatter.png"))
+            latent_scatter(model, spec, written[-1])
+        for path in written:
+            print(path)
+    except (ValueError, OSError, data.DatasetUnavailable, training.RunError) as e:
+        sys.exit(f"vae.sample: error: {e}")
+
+
+if __name__ == "__main__":
+    app.run(main)

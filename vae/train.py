@@ -1,0 +1,25 @@
+"""Trains the paper's VAE baseline: python -m vae.train --dataset=lines32 ...
+
+The same trainer as acai.train (every flag of it), with --model defaulting to vae, plus
+--latent_dim: 0 (default) for the paper's convolutional latent, N > 0 for a flat latent of
+N values given by dense layers (the keras.io VAE).
+
+Example (a 2-D latent on MNIST, to draw with python -m vae.sample):
+  python -m vae.train --dataset=mnist32 --latent_dim=2 --train_dir=experiments \\
+      --total_kimg=1024 --report_kimg=64
+"""
+
+from absl import app, flags
+
+from acai import train as _train
+
+FLAGS = flags.FLAGS
+
+
+def main(argv):
+    _train.main(argv, prog="vae.train")
+
+
+if __name__ == "__main__":
+    FLAGS.set_default("model", "vae")
+    app.run(main)
