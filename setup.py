@@ -25,4 +25,18 @@ setup(
         "pillow",
     ],
     extras_require={"test": ["pytest>=7"]},
+    entry_points={"console_scripts": [
+        "acai-train = acai.train:run",
+        "acai-export = acai.export:run",
+        "acai-classify = acai.classify:run",
+        "acai-cluster = acai.cluster:run",
+        "acai-lines-benchmark = acai.lines_benchmark:run",
+        "vae-train = vae.train:run",
+        "vae-sample = vae.sample:run",
+        "vae-export = vae.export:run",
+        "gan-train = gan.train:run",
+        "gan-evaluate = gan.evaluate:run",
+        "gan-pegasus = gan.pegasus:run",
+        "gan-export = gan.export:run",
+    ]},
 )

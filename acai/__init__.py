@@ -1,4 +1,9 @@
-"""ACAI and the paper's autoencoders, on a core shared with `gan/` and `vae/`."""
+"""ACAI and the paper's autoencoders, on the toolkit's core (`acai.lib`).
+
+Layers, from the bottom: `acai.lib` (the core), the model families (`acai.models`,
+`vae`, `gan`), then what combines them: `acai.registry` (every model by name),
+`acai.api` (the Python API) and the binaries.
+"""
 
 import os
 

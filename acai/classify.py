@@ -1,42 +1,50 @@
 """A single dense layer trained on frozen latent codes, or on raw pixels (the paper's Table 2).
 
-  python -m acai.classify --ae_dir=experiments/mnist32/AEBaseline_depth16_latent16_scales3
-  python -m acai.classify --dataset=mnist32          # the baseline on pixels
+  acai-classify --ae_dir=experiments/mnist32/AEBaseline_depth16_latent16_scales3
+  acai-classify --dataset=mnist32          # the baseline on pixels
 
 With --ae_dir: the reference's classify_latent_ae.py, a softmax layer on the codes of the
 run's encoder, which stays frozen. Without: its classify_fc.py, the same layer on the
 pixels of --dataset (with its label smoothing). The codes (or pixels) of one pass over the
 train split and of the test split are computed once, up front; training draws shuffled
-batches from them. Adam, learning rate decayed by 10x every half of training, as the
-reference. The last line printed is `test accuracy: NN.NN`; the result is also written to
+batches from them (Keras' fit). Adam, learning rate decayed by 10x every half of
+training, as the reference. The last line printed is `test accuracy: NN.NN`; the result is also written to
 classify.json in the run directory (or, without --ae_dir, in
 TRAIN_DIR/DATASET/FullyConnected).
 """
 
 import json
 import os
-import sys
-import time
 
 import keras
 import numpy as np
 import tensorflow as tf
-from absl import app, flags, logging
+from absl import flags, logging
 
-from acai import data, runs, training
-from acai.cluster import encode_dataset
-from flags import core as _core_flags  # noqa: F401  (dataset, batch, lr, total_kimg, ...)
+from acai import registry
+from acai.lib import cli, data
+from acai.lib.evaluation import encode_dataset
+from acai.lib.run import dataset_dirname
 
 FLAGS = flags.FLAGS
-
-
-def define_flags():
-    """The binary's own flags (defined only when it runs, so its functions import freely)."""
-    flags.DEFINE_string("ae_dir", None, "Run directory of the autoencoder whose latent codes "
-                        "to classify (default: classify the pixels of --dataset).")
-    flags.DEFINE_float("smoothing", None, "Label smoothing amount (default: 0.1 on pixels, "
-                       "as the reference's classify_fc.py; 0 on latent codes).",
-                       lower_bound=0.0, upper_bound=1.0)
+flags.DEFINE_string("ae_dir", None, "Run directory of the autoencoder whose latent codes "
+                    "to classify (default: classify the pixels of --dataset).")
+flags.DEFINE_float("smoothing", None, "Label smoothing amount (default: 0.1 on pixels, as "
+                   "the reference's classify_fc.py; 0 on latent codes).",
+                   lower_bound=0.0, upper_bound=1.0)
+flags.DEFINE_string("dataset", "lines32", "Without --ae_dir: the dataset whose pixels to "
+                    "classify (lines32, mnist32, ..., tfds:NAME, folder:PATH).")
+flags.DEFINE_list("classes", [], "Without --ae_dir: keep only these classes.")
+flags.DEFINE_string("data_dir", None, "TensorFlow Datasets folder (default: the run's).")
+flags.DEFINE_string("train_dir", "./experiments", "Without --ae_dir: where "
+                    "DATASET/FullyConnected/classify.json is written.")
+flags.DEFINE_integer("batch", 64, "Batch size.", lower_bound=1)
+flags.DEFINE_float("lr", 1e-4, "Learning rate (the reference's classifier_fc.py).",
+                   lower_bound=0.0)
+flags.DEFINE_integer("total_kimg", 1 << 14, "Training duration in kimg.", lower_bound=1)
+flags.DEFINE_integer("report_kimg", 1 << 6, "Log the accuracies every this many kimg.",
+                     lower_bound=1)
+flags.DEFINE_integer("seed", 0, "Seed of the classifier's initialisation and batches.")
 
 
 def single_layer_classifier(input_size, nclass):
@@ -48,12 +56,14 @@ def single_layer_classifier(input_size, nclass):
 def train_classifier(train, train_labels, nclass, *, batch=64, lr=1e-4, total_kimg=1 << 14,
                      report_kimg=1 << 6, smoothing=0.0, seed=0, test=None, test_labels=None,
                      log=True):
-    """Trains a single dense layer on arrays; returns (classifier, history).
+    """Trains a single dense layer on arrays with `fit`; returns (classifier, history).
 
     train: [N, ...] inputs (flattened here); train_labels: int [N]. Batches are drawn from
     successive shuffles of the train set. The learning rate decays exponentially by 10x
-    every total_kimg / 2 (the reference's exponential_decay with decay_rate 0.1). history
-    lists (kimg, loss, train accuracy of the report interval, test accuracy or None).
+    every total_kimg / 2 (the reference's exponential_decay with decay_rate 0.1); the
+    label smoothing is the reference's (1 - s) onehot + s / nclass, Keras'. One epoch per
+    report; history lists (kimg, loss, train accuracy of the report interval, test
+    accuracy or None).
     """
     train = np.asarray(train, np.float32).reshape(len(train), -1)
     train_labels = np.asarray(train_labels, np.int64).ravel()
@@ -62,53 +72,46 @@ def train_classifier(train, train_labels, nclass, *, batch=64, lr=1e-4, total_ki
     total_steps = max(1, (total_kimg << 10) // batch)
     report_steps = max(1, min(total_steps, (report_kimg << 10) // batch))
     keras.utils.set_random_seed(seed)
-    rng = np.random.default_rng(seed)
     classifier = single_layer_classifier(train.shape[1], nclass)
     schedule = keras.optimizers.schedules.ExponentialDecay(
         lr, decay_steps=max(1, total_steps // 2), decay_rate=0.1)
-    optimizer = keras.optimizers.Adam(schedule)
-    optimizer.build(classifier.trainable_variables)
-    x_all, y_all = tf.constant(train), tf.constant(train_labels)
+    classifier.compile(
+        optimizer=keras.optimizers.Adam(schedule),
+        loss=keras.losses.CategoricalCrossentropy(from_logits=True,
+                                                  label_smoothing=smoothing),
+        metrics=[keras.metrics.CategoricalAccuracy(name="accuracy")])
+    batches = (tf.data.Dataset.from_tensor_slices((train, tf.one_hot(train_labels, nclass)))
+               .shuffle(len(train), seed=seed).repeat()
+               .batch(batch, drop_remainder=True).prefetch(tf.data.AUTOTUNE))
+    report = ClassifierReport(batch, report_steps, test, test_labels, log)
+    whole, rest = divmod(total_steps, report_steps)
+    for first, epochs, steps in ((0, whole, report_steps), (whole, 1, rest)):
+        if steps and epochs:
+            classifier.fit(batches, initial_epoch=first, epochs=first + epochs,
+                           steps_per_epoch=steps, verbose=0, callbacks=[report])
+    return classifier, report.history
 
-    @tf.function(input_signature=[tf.TensorSpec([None, batch], tf.int64)])
-    def run_steps(indices):
-        """Trains one step per row of indices [steps, batch]; -> (mean loss, accuracy)."""
-        loss_sum, correct = tf.constant(0.0), tf.constant(0, tf.int64)
-        for step_indices in indices:
-            x, y = tf.gather(x_all, step_indices), tf.gather(y_all, step_indices)
-            target = tf.one_hot(y, nclass)
-            if smoothing:
-                target -= smoothing * (target - 1.0 / nclass)
-            with tf.GradientTape() as tape:
-                logits = classifier(x, training=True)
-                loss = tf.reduce_mean(keras.losses.categorical_crossentropy(
-                    target, logits, from_logits=True))
-            variables = classifier.trainable_variables
-            optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
-            loss_sum += loss
-            correct += tf.reduce_sum(tf.cast(tf.argmax(logits, -1) == y, tf.int64))
-        steps = tf.cast(tf.shape(indices)[0], tf.float32)
-        return loss_sum / steps, tf.cast(correct, tf.float32) / (steps * indices.shape[1])
 
-    order = np.zeros([0], np.int64)  # The rest of the current shuffle.
-    history, done, start = [], 0, time.time()
-    while done < total_steps:
-        steps = min(report_steps, total_steps - done)
-        while len(order) < steps * batch:
-            order = np.concatenate([order, rng.permutation(len(train))])
-        indices, order = order[:steps * batch], order[steps * batch:]
-        loss, accuracy = run_steps(tf.constant(indices.reshape(steps, batch)))
-        done += steps
-        kimg = done * batch / 1024
-        test_accuracy = (None if test is None
-                         else accuracy_of(classifier, test, test_labels))
-        history.append((kimg, float(loss), 100 * float(accuracy), test_accuracy))
-        if log:
-            logging.info("kimg=%-6g loss=%.4f train_accuracy=%.2f%s  (%.0f img/s)", kimg,
-                         float(loss), 100 * float(accuracy),
-                         "" if test_accuracy is None else f" test_accuracy={test_accuracy:.2f}",
-                         done * batch / max(time.time() - start, 1e-9))
-    return classifier, history
+class ClassifierReport(keras.callbacks.Callback):
+    """At every epoch (report): the test accuracy, a history entry and a log line."""
+
+    def __init__(self, batch, report_steps, test, test_labels, log):
+        super().__init__()
+        self.batch, self.test, self.test_labels, self.log = batch, test, test_labels, log
+        self.history, self.steps = [], 0
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.steps += self.params["steps"]
+        kimg = self.steps * self.batch / 1024
+        test_accuracy = (None if self.test is None
+                         else accuracy_of(self.model, self.test, self.test_labels))
+        self.history.append((kimg, float(logs["loss"]), 100 * float(logs["accuracy"]),
+                             test_accuracy))
+        if self.log:
+            logging.info("kimg=%-6g loss=%.4f train_accuracy=%.2f%s", kimg,
+                         float(logs["loss"]), 100 * float(logs["accuracy"]),
+                         "" if test_accuracy is None
+                         else f" test_accuracy={test_accuracy:.2f}")
 
 
 def accuracy_of(classifier, x, labels, batch=4096):
@@ -131,39 +134,32 @@ def pixels_of(dataset):
     return np.concatenate(images).astype(np.float32), np.concatenate(labels).astype(np.int64)
 
 
-def main(argv):
-    if len(argv) > 1:
-        raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
-    try:
-        if FLAGS.ae_dir:
-            model, spec, config = runs.load_run(FLAGS.ae_dir, FLAGS.data_dir)
-            featurize = lambda ds: encode_dataset(model, ds)  # noqa: E731
-            out_dir, smoothing, what = FLAGS.ae_dir, FLAGS.smoothing or 0.0, "latents"
-        else:
-            spec = data.get_dataset(FLAGS.dataset, FLAGS.data_dir, FLAGS.classes)
-            featurize = pixels_of
-            out_dir = os.path.join(FLAGS.train_dir,
-                                   training.dataset_dirname(spec.name, FLAGS.classes),
-                                   "FullyConnected")
-            smoothing = 0.1 if FLAGS.smoothing is None else FLAGS.smoothing
-            what = "pixels"
-        train, train_labels = featurize(spec.train_once(FLAGS.batch))
-        test, test_labels = featurize(spec.test(FLAGS.batch))
-        logging.info("Classifying %s of size %d: %d train, %d test images", what,
-                     train.shape[1], len(train), len(test))
-        seed = 0 if FLAGS.seed is None else FLAGS.seed
-        lr = 1e-4 if FLAGS.lr is None else FLAGS.lr  # The reference's classifier_fc.py.
-        classifier, history = train_classifier(
-            train, train_labels, spec.nclass, batch=FLAGS.batch, lr=lr,
-            total_kimg=FLAGS.total_kimg, report_kimg=FLAGS.report_kimg,
-            smoothing=smoothing, seed=seed, test=test, test_labels=test_labels)
-    except (ValueError, data.DatasetUnavailable, training.RunError) as e:
-        sys.exit(f"acai.classify: error: {e}")
+def main():
+    if FLAGS.ae_dir:
+        model, spec, config = registry.load_run(FLAGS.ae_dir, FLAGS.data_dir,
+                                                kind="autoencoder")
+        featurize = lambda ds: encode_dataset(model, ds)  # noqa: E731
+        out_dir, smoothing, what = FLAGS.ae_dir, FLAGS.smoothing or 0.0, "latents"
+    else:
+        spec = data.get_dataset(FLAGS.dataset, FLAGS.data_dir, FLAGS.classes)
+        featurize = pixels_of
+        out_dir = os.path.join(FLAGS.train_dir, dataset_dirname(spec.name, FLAGS.classes),
+                               "FullyConnected")
+        smoothing = 0.1 if FLAGS.smoothing is None else FLAGS.smoothing
+        what = "pixels"
+    train, train_labels = featurize(spec.train_once(FLAGS.batch))
+    test, test_labels = featurize(spec.test(FLAGS.batch))
+    logging.info("Classifying %s of size %d: %d train, %d test images", what,
+                 train.shape[1], len(train), len(test))
+    classifier, history = train_classifier(
+        train, train_labels, spec.nclass, batch=FLAGS.batch, lr=FLAGS.lr,
+        total_kimg=FLAGS.total_kimg, report_kimg=FLAGS.report_kimg,
+        smoothing=smoothing, seed=FLAGS.seed, test=test, test_labels=test_labels)
     result = dict(test_accuracy=history[-1][3],
                   train_accuracy=accuracy_of(classifier, train, train_labels),
                   dataset=spec.name, features=what, input_size=int(train.shape[1]),
-                  nclass=spec.nclass, batch=FLAGS.batch, lr=lr,
-                  total_kimg=FLAGS.total_kimg, smoothing=smoothing, seed=seed,
+                  nclass=spec.nclass, batch=FLAGS.batch, lr=FLAGS.lr,
+                  total_kimg=FLAGS.total_kimg, smoothing=smoothing, seed=FLAGS.seed,
                   train_size=len(train), test_size=len(test))
     os.makedirs(out_dir, exist_ok=True)
     with open(os.path.join(out_dir, "classify.json"), "w") as f:
@@ -171,6 +167,9 @@ def main(argv):
     print(f"test accuracy: {result['test_accuracy']:.2f}")
 
 
+def run(prog="acai-classify"):
+    cli.run(main, prog)
+
+
 if __name__ == "__main__":
-    define_flags()
-    app.run(main)
+    run("acai.classify")

@@ -1,6 +1,6 @@
 """K-means clustering of a trained autoencoder's latent codes (the paper's Table 3).
 
-  python -m acai.cluster --ae_dir=experiments/mnist32/AEBaseline_depth16_latent2_scales3
+  acai-cluster --ae_dir=experiments/mnist32/AEBaseline_depth16_latent2_scales3
 
 Encodes one pass over the train split and the test split, flattens the codes, whitens
 them with an SVD fitted on the train codes (as the reference's cluster.py), runs k-means
@@ -12,44 +12,26 @@ also written to RUN/cluster.json.
 
 import json
 import os
-import sys
 
 import numpy as np
-import tensorflow as tf
-from absl import app, flags, logging
+from absl import flags, logging
 from scipy.optimize import linear_sum_assignment
 from sklearn.cluster import KMeans
 
-from acai import data, runs, training
+from acai import registry
+from acai.lib import cli
+from acai.lib.evaluation import encode_dataset
 
 FLAGS = flags.FLAGS
-
-
-def define_flags():
-    """The binary's flags (defined only when it runs, so its functions import freely)."""
-    flags.DEFINE_string("ae_dir", None, "Run directory of the autoencoder to evaluate.")
-    flags.DEFINE_integer("n_init", 10, "Number of k-means restarts (the reference: 1000).",
-                         lower_bound=1)
-    flags.DEFINE_bool("use_svd", True, "Whiten the latent codes (SVD of the train codes).")
-    flags.DEFINE_integer("max_iter", 1000, "Most k-means iterations per restart.",
-                         lower_bound=1)
-    flags.DEFINE_integer("seed", 0, "Seed of k-means.")
-    flags.DEFINE_integer("batch", 64, "Batch size to encode with.", lower_bound=1)
-    flags.DEFINE_string("data_dir", None, "TensorFlow Datasets folder (default: the run's).")
-    flags.mark_flag_as_required("ae_dir")
-
-
-def encode_dataset(model, dataset):
-    """-> (codes float32 [N, D] flattened, labels int64 [N]) of one pass of `dataset`."""
-    encode = tf.function(lambda x: tf.cast(model.encode(x, training=False), tf.float32),
-                         reduce_retracing=True)
-    codes, labels = [], []
-    for x, label in dataset:
-        codes.append(encode(x).numpy().reshape(x.shape[0], -1))
-        labels.append(label.numpy())
-    if not codes:
-        raise ValueError("the dataset is empty")
-    return np.concatenate(codes).astype(np.float32), np.concatenate(labels).astype(np.int64)
+flags.DEFINE_string("ae_dir", None, "Run directory of the autoencoder to evaluate.")
+flags.DEFINE_integer("n_init", 10, "Number of k-means restarts (the reference: 1000).",
+                     lower_bound=1)
+flags.DEFINE_bool("use_svd", True, "Whiten the latent codes (SVD of the train codes).")
+flags.DEFINE_integer("max_iter", 1000, "Most k-means iterations per restart.",
+                     lower_bound=1)
+flags.DEFINE_integer("seed", 0, "Seed of k-means.")
+flags.DEFINE_integer("batch", 64, "Batch size to encode with.", lower_bound=1)
+flags.DEFINE_string("data_dir", None, "TensorFlow Datasets folder (default: the run's).")
 
 
 def whiten(train, test, eps=1e-5):
@@ -101,20 +83,17 @@ def evaluate(train, train_labels, test, test_labels, nclass, n_init=10, seed=0,
         test_objective=float(-fitted.score(test)) / len(test))
 
 
-def main(argv):
-    if len(argv) > 1:
-        raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
-    try:
-        model, spec, config = runs.load_run(FLAGS.ae_dir, FLAGS.data_dir)
-        train, train_labels = encode_dataset(model, spec.train_once(FLAGS.batch))
-        logging.info("Encoded %d train images: latents of size %d", *train.shape)
-        test, test_labels = encode_dataset(model, spec.test(FLAGS.batch))
-        logging.info("Encoded %d test images", len(test))
-        result = evaluate(train, train_labels, test, test_labels, spec.nclass,
-                          n_init=FLAGS.n_init, seed=FLAGS.seed, use_svd=FLAGS.use_svd,
-                          max_iter=FLAGS.max_iter)
-    except (ValueError, data.DatasetUnavailable, training.RunError) as e:
-        sys.exit(f"acai.cluster: error: {e}")
+def main():
+    if not FLAGS.ae_dir:
+        raise ValueError("--ae_dir is required")
+    model, spec, config = registry.load_run(FLAGS.ae_dir, FLAGS.data_dir, kind="autoencoder")
+    train, train_labels = encode_dataset(model, spec.train_once(FLAGS.batch))
+    logging.info("Encoded %d train images: latents of size %d", *train.shape)
+    test, test_labels = encode_dataset(model, spec.test(FLAGS.batch))
+    logging.info("Encoded %d test images", len(test))
+    result = evaluate(train, train_labels, test, test_labels, spec.nclass,
+                      n_init=FLAGS.n_init, seed=FLAGS.seed, use_svd=FLAGS.use_svd,
+                      max_iter=FLAGS.max_iter)
     logging.info("Train/test accuracy %.2f / %.2f (k-means objective per image %.4f / %.4f)",
                  result["train_accuracy"], result["test_accuracy"],
                  result["train_objective"], result["test_objective"])
@@ -126,6 +105,9 @@ def main(argv):
     print(f"cluster accuracy: {result['test_accuracy']:.2f}")
 
 
+def run(prog="acai-cluster"):
+    cli.run(main, prog)
+
+
 if __name__ == "__main__":
-    define_flags()
-    app.run(main)
+    run("acai.cluster")

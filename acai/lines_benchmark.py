@@ -1,7 +1,7 @@
 """The paper's lines benchmark (Table 1): trains every autoencoder on lines32, then scores
 its interpolations.
 
-  python -m acai.lines_benchmark --train_dir=experiments/lines --total_kimg=128
+  acai-lines-benchmark --train_dir=experiments/lines --total_kimg=128
 
 Each model trains with the paper's lines configuration (dataset lines32, latent_width 2,
 depth 16, latent 16; its other flags at their defaults) in its own `python -m acai.train`
@@ -19,7 +19,15 @@ import subprocess
 import sys
 import time
 
-from absl import app, flags
+import matplotlib
+import numpy as np
+from absl import flags
+
+from acai import registry
+from acai.lib import cli, evaluation, interpolate
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402  (after choosing the backend)
 
 ALL_MODELS = ("baseline", "denoising", "dropout", "vae", "aae", "vqvae", "acai")
 DATASET = "lines32"
@@ -138,14 +146,10 @@ def train_all(models):
 
 def evaluate_all(finished):
     """-> ({model: (mean_distance, mean_smoothness)}, {model: (steps, H, W, C) images})."""
-    import keras
-    from acai import evaluation, interpolate
-    from acai.runs import load_run
-    keras.mixed_precision.set_global_policy("float32")
     scores, paths = {}, {}
     for name, run_dir in finished.items():
         log(f"scoring {name}")
-        model, spec, _ = load_run(run_dir)
+        model, spec, _ = registry.load_run(run_dir)
         evaluator = evaluation.AutoEncoderEvaluation(model, spec)
         distance, smoothness = evaluator.lines_scores()
         scores[name] = (float(distance), float(smoothness))
@@ -175,10 +179,6 @@ def write_table(scores, path):
 
 
 def write_figure(paths, path):
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    import numpy as np
     names = list(paths)
     steps = paths[names[0]].shape[0]
     fig, axes = plt.subplots(len(names), 1, figsize=(steps * 0.6, len(names) * 0.75 + 0.3),
@@ -197,33 +197,28 @@ def write_figure(paths, path):
     os.replace(path + ".tmp.png", path)
 
 
-def main(argv):
-    if len(argv) > 1:
-        raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
+def main():
     models = [name.strip() for name in FLAGS.models if name.strip()]
     unknown = [name for name in models if name not in ALL_MODELS]
     if unknown or not models:
-        raise app.UsageError(f"--models: unknown {', '.join(unknown) or '(none)'}; valid: "
-                             f"{', '.join(ALL_MODELS)}")
-    try:
-        os.makedirs(FLAGS.train_dir, exist_ok=True)
-        finished = train_all(models)
-        if not finished:
-            sys.exit("acai.lines_benchmark: error: no model finished training")
-        from acai import data, training
-        try:
-            scores, paths = evaluate_all(finished)
-        except (data.DatasetUnavailable, training.RunError) as e:
-            sys.exit(f"acai.lines_benchmark: error: {e}")
-        md = os.path.join(FLAGS.train_dir, "lines_benchmark.md")
-        png = os.path.join(FLAGS.train_dir, "lines_benchmark.png")
-        write_table(scores, md)
-        write_figure(paths, png)
-        print(table(scores), flush=True)
-        log(f"wrote {md} and {png}")
-    except (OSError, ValueError) as e:
-        sys.exit(f"acai.lines_benchmark: error: {e}")
+        raise ValueError(f"--models: unknown {', '.join(unknown) or '(none)'}; valid: "
+                         f"{', '.join(ALL_MODELS)}")
+    os.makedirs(FLAGS.train_dir, exist_ok=True)
+    finished = train_all(models)
+    if not finished:
+        raise ValueError("no model finished training")
+    scores, paths = evaluate_all(finished)
+    md = os.path.join(FLAGS.train_dir, "lines_benchmark.md")
+    png = os.path.join(FLAGS.train_dir, "lines_benchmark.png")
+    write_table(scores, md)
+    write_figure(paths, png)
+    print(table(scores), flush=True)
+    log(f"wrote {md} and {png}")
+
+
+def run(prog="acai-lines-benchmark"):
+    cli.run(main, prog)
 
 
 if __name__ == "__main__":
-    app.run(main)
+    run("acai.lines_benchmark")

@@ -183,3 +183,9 @@ def get_classifier(spec, directory, *, kimg=64, batch=64, seed=0):
     classifier = train_classifier(spec, kimg=kimg, batch=batch, seed=seed)
     save(classifier, directory)
     return classifier
+
+
+def classifier_dir(run_dir):
+    """Where a run's dataset classifier lives: beside the run, <dataset folder>/classifier."""
+    return os.path.join(os.path.dirname(os.path.normpath(os.path.abspath(run_dir))),
+                        "classifier")

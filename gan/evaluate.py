@@ -1,4 +1,4 @@
-"""Sample quality of a trained GAN: python -m gan.evaluate --run=RUN [--count=5000]
+"""Sample quality of a trained GAN: gan-evaluate --run=RUN [--count=5000]
 
 Loads the run, gets the dataset's classifier (gan.classifier: trained on first use and
 cached in the folder beside the run, <train_dir>/<dataset folder>/classifier/), and
@@ -10,35 +10,23 @@ them to RUN/evaluate.json.
 
 import json
 import os
-import sys
 
-import keras
-from absl import app, flags
+from absl import flags
 
-from acai import data, runs, training
-from gan.classifier import get_classifier
+from acai import registry
+from acai.lib import cli
+from gan.classifier import classifier_dir, get_classifier
 from gan.frechet import SampleQuality
 
 FLAGS = flags.FLAGS
-
-
-def define_flags():
-    """The binary's flags (defined only when it runs, so its functions import freely)."""
-    flags.DEFINE_string("run", None, "Run directory of the GAN (the folder with config.json).")
-    flags.DEFINE_integer("count", 5000, "Real and generated images compared.", lower_bound=2)
-    flags.DEFINE_string("inception", None, "Inception-v3 SavedModel folder: also compute "
-                        "the standard FID (see gan/frechet.py for its calling convention).")
-    flags.DEFINE_string("data_dir", None, "TensorFlow Datasets folder (default: the run's).")
-    flags.DEFINE_integer("seed", 0, "Seed of the real sample and of the generator's z.")
-    flags.DEFINE_integer("classifier_kimg", 64, "Training of the classifier, when it has "
-                         "none yet (kimg).", lower_bound=1)
-    flags.mark_flag_as_required("run")
-
-
-def classifier_dir(run_dir):
-    """Where a run's dataset classifier lives: beside the run, <dataset folder>/classifier."""
-    return os.path.join(os.path.dirname(os.path.normpath(os.path.abspath(run_dir))),
-                        "classifier")
+flags.DEFINE_string("run", None, "Run directory of the GAN (the folder with config.json).")
+flags.DEFINE_integer("count", 5000, "Real and generated images compared.", lower_bound=2)
+flags.DEFINE_string("inception", None, "Inception-v3 SavedModel folder: also compute "
+                    "the standard FID (see gan/frechet.py for its calling convention).")
+flags.DEFINE_string("data_dir", None, "TensorFlow Datasets folder (default: the run's).")
+flags.DEFINE_integer("seed", 0, "Seed of the real sample and of the generator's z.")
+flags.DEFINE_integer("classifier_kimg", 64, "Training of the classifier, when it has "
+                     "none yet (kimg).", lower_bound=1)
 
 
 def evaluate(model, spec, run_dir, *, count=5000, inception=None, seed=0,
@@ -54,26 +42,24 @@ def evaluate(model, spec, run_dir, *, count=5000, inception=None, seed=0,
     return result
 
 
-def main(argv):
-    if len(argv) > 1:
-        raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
-    try:
-        keras.mixed_precision.set_global_policy("float32")
-        model, spec, _ = runs.load_run(FLAGS.run, FLAGS.data_dir)
-        result = evaluate(model, spec, FLAGS.run, count=FLAGS.count,
-                          inception=FLAGS.inception, seed=FLAGS.seed,
-                          classifier_kimg=FLAGS.classifier_kimg)
-        path = os.path.join(FLAGS.run, "evaluate.json")
-        with open(path + ".tmp", "w") as f:
-            json.dump(result, f, indent=2)
-        os.replace(path + ".tmp", path)
-    except (ValueError, OSError, data.DatasetUnavailable, training.RunError) as e:
-        sys.exit(f"gan.evaluate: error: {e}")
+def main():
+    if not FLAGS.run:
+        raise ValueError("--run is required")
+    model, spec, _ = registry.load_run(FLAGS.run, FLAGS.data_dir, kind="gan")
+    result = evaluate(model, spec, FLAGS.run, count=FLAGS.count, inception=FLAGS.inception,
+                      seed=FLAGS.seed, classifier_kimg=FLAGS.classifier_kimg)
+    path = os.path.join(FLAGS.run, "evaluate.json")
+    with open(path + ".tmp", "w") as f:
+        json.dump(result, f, indent=2)
+    os.replace(path + ".tmp", path)
     for name in ("frechet_distance", "fid"):
         if name in result:
             print(f"{name}: {result[name]:.4f}")
 
 
+def run(prog="gan-evaluate"):
+    cli.run(main, prog)
+
+
 if __name__ == "__main__":
-    define_flags()
-    app.run(main)
+    run("gan.evaluate")

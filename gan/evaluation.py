@@ -5,8 +5,9 @@ import os
 
 import numpy as np
 
-from acai.summaries import images_to_grid
-from gan.frechet import generator_fn
+from acai.lib.summaries import images_to_grid
+from gan.classifier import get_classifier
+from gan.frechet import SampleQuality, generator_fn
 
 GRID = 16
 
@@ -30,9 +31,7 @@ class GANEvaluation:
         self.z = z.reshape(GRID * GRID, model.z_dim).astype(np.float32)
         self._generate = generator_fn(model)
         self.sample_quality = None
-        if run.config.get("eval_fd"):
-            from gan.classifier import get_classifier
-            from gan.frechet import SampleQuality
+        if model.eval_fd:
             classifier = get_classifier(spec, os.path.join(os.path.dirname(run.path),
                                                            "classifier"))
             self.sample_quality = SampleQuality(model, spec, classifier)

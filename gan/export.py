@@ -1,10 +1,14 @@
-"""Exports a GAN run as a SavedModel: python -m gan.export --run=RUN --export_dir=OUT
+"""Exports a GAN run as a SavedModel: gan-export --run=RUN --export_dir=OUT
 
-The same command as acai.export (see there): one signature, generate(z) -> images, or
-generate(z, label) for a class-conditional GAN.
+(or `python -m gan.export`): the same command as acai-export (see there).
 """
 
-from acai.export import run_main
+from acai import export
+
+
+def run():
+    export.run("gan-export")
+
 
 if __name__ == "__main__":
-    run_main("gan.export")
+    export.run("gan.export")

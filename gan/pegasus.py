@@ -1,7 +1,7 @@
 """The pegasus search: generated images that look like two classes at once.
 
-  python -m gan.pegasus --run=GAN_RUN --classes=horse,bird [--count=10000] [--top=64]
-  python -m gan.pegasus --run=GAN_RUN --ae_dir=ACAI_RUN --classes=horse,bird
+  gan-pegasus --run=GAN_RUN --classes=horse,bird [--count=10000] [--top=64]
+  gan-pegasus --run=GAN_RUN --ae_dir=ACAI_RUN --classes=horse,bird
 
 Scores every image by min(P(a), P(b)) under the dataset's classifier (gan.classifier,
 trained once and cached beside the run): an image scores high only when the classifier
@@ -29,45 +29,44 @@ horse) or cifar10 itself.
 import json
 import math
 import os
-import sys
 
-import keras
+import matplotlib
 import numpy as np
 import tensorflow as tf
-from absl import app, flags
+from absl import flags
 
-from acai import data, runs, training
-from acai.interpolate import lerp
-from acai.summaries import images_to_grid, save_png, to_uint8
-from gan.classifier import get_classifier
-from gan.evaluate import classifier_dir
+from acai import registry
+from acai.lib import cli, data
+from acai.lib.interpolate import lerp
+from acai.lib.summaries import images_to_grid, save_png, to_uint8
+from gan.classifier import classifier_dir, get_classifier
 from gan.frechet import generator_fn
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402  (after choosing the backend)
 
 FLAGS = flags.FLAGS
 BATCH = 256
 INTERPOLATION_ROWS = 8
 
 
-def define_flags():
-    """The binary's flags (defined only when it runs, so its functions import freely)."""
-    flags.DEFINE_string("run", None, "Run directory of the GAN.")
-    flags.DEFINE_string("ae_dir", None, "Run directory of an autoencoder (e.g. ACAI) to "
-                        "search through its latent mixes too.")
-    flags.DEFINE_list("classes", None, "The two classes to mix, names or indices, "
-                      "e.g. horse,bird.")
-    flags.DEFINE_integer("count", 10000, "Images scored per method.", lower_bound=1)
-    flags.DEFINE_integer("top", 64, "Best images kept per method.", lower_bound=1)
-    flags.DEFINE_integer("steps", 9, "Columns of the interpolations.", lower_bound=2)
-    flags.DEFINE_list("alphas", ["0.1", "0.2", "0.3", "0.4", "0.5", "0.6", "0.7", "0.8",
-                                 "0.9"], "Latent mixing coefficients of --ae_dir.")
-    flags.DEFINE_string("output", None, "Output folder (default: RUN/pegasus).")
-    flags.DEFINE_string("classifier_dir", None, "Folder of the scoring classifier "
-                        "(default: <dataset folder>/classifier beside the run).")
-    flags.DEFINE_integer("classifier_kimg", 64, "Training of the classifier, when it has "
-                         "none yet (kimg).", lower_bound=1)
-    flags.DEFINE_string("data_dir", None, "TensorFlow Datasets folder (default: the run's).")
-    flags.DEFINE_integer("seed", 0, "Seed of the samples and of the image pairs.")
-    flags.mark_flag_as_required("classes")
+flags.DEFINE_string("run", None, "Run directory of the GAN.")
+flags.DEFINE_string("ae_dir", None, "Run directory of an autoencoder (e.g. ACAI) to "
+                    "search through its latent mixes too.")
+flags.DEFINE_list("classes", None, "The two classes to mix, names or indices, "
+                  "e.g. horse,bird.")
+flags.DEFINE_integer("count", 10000, "Images scored per method.", lower_bound=1)
+flags.DEFINE_integer("top", 64, "Best images kept per method.", lower_bound=1)
+flags.DEFINE_integer("steps", 9, "Columns of the interpolations.", lower_bound=2)
+flags.DEFINE_list("alphas", ["0.1", "0.2", "0.3", "0.4", "0.5", "0.6", "0.7", "0.8",
+                             "0.9"], "Latent mixing coefficients of --ae_dir.")
+flags.DEFINE_string("output", None, "Output folder (default: RUN/pegasus).")
+flags.DEFINE_string("classifier_dir", None, "Folder of the scoring classifier "
+                    "(default: <dataset folder>/classifier beside the run).")
+flags.DEFINE_integer("classifier_kimg", 64, "Training of the classifier, when it has "
+                     "none yet (kimg).", lower_bound=1)
+flags.DEFINE_string("data_dir", None, "TensorFlow Datasets folder (default: the run's).")
+flags.DEFINE_integer("seed", 0, "Seed of the samples and of the image pairs.")
 
 
 # ----------------------------------------------------------------------------
@@ -206,9 +205,6 @@ def grid_of(images, cols=None):
 
 def side_by_side(grids, titles, path):
     """Writes the grids (images in [-1, 1]) side by side, each under its title."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
     fig, axes = plt.subplots(1, len(grids), figsize=(4.5 * len(grids), 5.2), squeeze=False)
     for ax, grid, title in zip(axes[0], grids, titles):
         image = to_uint8(grid)
@@ -225,19 +221,11 @@ def side_by_side(grids, titles, path):
 
 # ----------------------------------------------------------------------------
 
-def _load(run_dir, needs, what):
-    model, spec, config = runs.load_run(run_dir, FLAGS.data_dir)
-    missing = [name for name in needs if not hasattr(model, name)]
-    if missing:
-        raise training.RunError(f"the run at {run_dir} is a {config.get('model')!r} model, "
-                                f"not {what} (it has no {', '.join(missing)})")
-    return model, spec, config
-
-
 def pegasus(output):
     """Runs the searches the flags ask for; -> the paths written."""
-    gan = _load(FLAGS.run, ("generate", "z_dim"), "a GAN") if FLAGS.run else None
-    ae = _load(FLAGS.ae_dir, ("encode", "decode"), "an autoencoder") if FLAGS.ae_dir else None
+    gan = registry.load_run(FLAGS.run, FLAGS.data_dir, kind="gan") if FLAGS.run else None
+    ae = (registry.load_run(FLAGS.ae_dir, FLAGS.data_dir, kind="autoencoder")
+          if FLAGS.ae_dir else None)
     scorer_run, scorer_spec = (FLAGS.run, gan[1]) if gan else (FLAGS.ae_dir, ae[1])
     a, b = resolve_classes(FLAGS.classes, scorer_spec.class_names)
     names = (scorer_spec.class_names[a], scorer_spec.class_names[b])
@@ -298,26 +286,25 @@ def pegasus(output):
     return written
 
 
-def main(argv):
-    if len(argv) > 1:
-        raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
+def main():
     if not FLAGS.run and not FLAGS.ae_dir:
-        raise app.UsageError("give --run (a GAN) and/or --ae_dir (an autoencoder)")
+        raise ValueError("give --run (a GAN) and/or --ae_dir (an autoencoder)")
+    if not FLAGS.classes:
+        raise ValueError("--classes is required, e.g. --classes=horse,bird")
     try:
-        keras.mixed_precision.set_global_policy("float32")
-        try:
-            alphas = [float(alpha) for alpha in FLAGS.alphas]
-        except ValueError:
-            raise ValueError(f"--alphas must be numbers, got {','.join(FLAGS.alphas)}")
-        if not alphas:
-            raise ValueError("--alphas is empty")
-        written = pegasus(FLAGS.output or os.path.join(FLAGS.run or FLAGS.ae_dir, "pegasus"))
-    except (ValueError, OSError, data.DatasetUnavailable, training.RunError) as e:
-        sys.exit(f"gan.pegasus: error: {e}")
+        alphas = [float(alpha) for alpha in FLAGS.alphas]
+    except ValueError:
+        raise ValueError(f"--alphas must be numbers, got {','.join(FLAGS.alphas)}")
+    if not alphas:
+        raise ValueError("--alphas is empty")
+    written = pegasus(FLAGS.output or os.path.join(FLAGS.run or FLAGS.ae_dir, "pegasus"))
     for path in written:
         print(path)
 
 
+def run(prog="gan-pegasus"):
+    cli.run(main, prog)
+
+
 if __name__ == "__main__":
-    define_flags()
-    app.run(main)
+    run("gan.pegasus")

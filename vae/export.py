@@ -1,10 +1,14 @@
-"""Exports a VAE run as a SavedModel: python -m vae.export --run=RUN --export_dir=OUT
+"""Exports a VAE run as a SavedModel: vae-export --run=RUN --export_dir=OUT
 
-The same command as acai.export (see there for the signatures): encode, decode,
-reconstruct, interpolate and, for a VAE, sample(count, seed).
+(or `python -m vae.export`): the same command as acai-export (see there).
 """
 
-from acai.export import run_main
+from acai import export
+
+
+def run():
+    export.run("vae-export")
+
 
 if __name__ == "__main__":
-    run_main("vae.export")
+    export.run("vae.export")

@@ -1,6 +1,6 @@
 """The variational autoencoder (Kingma & Welling, 2014) of the paper's baselines.
 
-It shares the autoencoders' convolutional encoder and decoder (acai.models.base); the
+It shares the paper's convolutional encoder and decoder (acai.lib.autoencoder); the
 encoder's code is the input of the posterior's two dense heads.
 """
 
@@ -9,7 +9,9 @@ import math
 import keras
 import tensorflow as tf
 
-from acai.models.base import AutoEncoder, minimize
+from acai.lib.autoencoder import AutoEncoder, f32
+from acai.lib.model import minimize, unpack
+from acai.lib.params import Param
 
 
 def kl_divergence(mean, log_variance):
@@ -46,49 +48,47 @@ class VAE(AutoEncoder):
     a dense layer maps z back to the decoder's input shape: `encode` is then [B,
     latent_dim], `decode` takes [B, latent_dim], and `latent_shape` is (latent_dim,) (the
     decoder's input shape is `code_shape`). latent_dim 0 is the paper's VAE, unchanged.
-
-    Args (beyond AutoEncoder's):
-      beta: the weight of the KL term; None: 1, the reference's.
-      latent_dim: size of a flat latent (> 0), or 0 for the paper's convolutional latent.
     """
 
     NAME = "VAE"
     LOSSES = ("loss_kl", "loss_ll", "elbo")
-    HYPERPARAMETERS = ("beta", "latent_dim")
-    BETA = 1.0  # The reference's default of --beta for the VAE.
+    PARAMS = (
+        Param("beta", 1.0, "Weight of the KL term (the VQ-VAE's --beta is the weight of "
+              "its commitment loss).", lower_bound=0.0),
+        Param("latent_dim", 0, "Size of a flat latent given by dense layers (the keras.io "
+              "VAE); 0: the paper's convolutional latent.", lower_bound=0),
+    )
 
-    def __init__(self, image_shape, nclass, latent=16, depth=64, scales=3, lr=1e-4,
-                 beta=None, latent_dim=0, **kwargs):
-        super().__init__(image_shape, nclass, latent=latent, depth=depth, scales=scales,
-                         lr=lr, **kwargs)
-        self.beta = float(self.BETA if beta is None else beta)
-        self.latent_dim = int(latent_dim or 0)
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.latent_dim = int(self.latent_dim or 0)
         if self.latent_dim < 0:
-            raise ValueError(f"latent_dim={latent_dim} must be >= 0")
-        self.params = dict(self.params, beta=self.beta)
+            raise ValueError(f"latent_dim={self.latent_dim} must be >= 0")
         # The encoder's output / the decoder's input, and its flattened size.
         self.code_shape = self.latent_shape
         self.code_size = math.prod(self.code_shape)
         self.z_size = self.code_size
         self.p_dense = None
         if self.latent_dim:
-            # Only a flat latent changes the experiment name: the paper's VAE keeps its own.
-            self.params["latent_dim"] = self.latent_dim
             self.z_size = self.latent_dim
             self.latent_shape = (self.latent_dim,)
             self.p_dense = keras.layers.Dense(self.code_size, dtype="float32",
                                               name="p_dense")
             self.p_dense.build((None, self.latent_dim))
-            # The probe reads the flat latent.
-            self.classifier = keras.Sequential(
-                [keras.layers.Flatten(), keras.layers.Dense(nclass, dtype="float32")],
-                name="single_layer_classifier")
-            self.classifier.build((None, self.latent_dim))
+            if self.classifier is not None:  # The probe reads the flat latent.
+                self.classifier = self.latent_classifier(self.latent_shape)
         self.q_mean = keras.layers.Dense(self.z_size, dtype="float32", name="q_mean")
         self.q_log_variance = keras.layers.Dense(self.z_size, dtype="float32",
                                                name="q_log_variance")
         for head in (self.q_mean, self.q_log_variance):
             head.build((None, self.code_size))
+
+    def experiment_params(self):
+        params = dict(super().experiment_params(), beta=float(self.beta))
+        if self.latent_dim:
+            # Only a flat latent changes the experiment name: the paper's VAE keeps its own.
+            params["latent_dim"] = self.latent_dim
+        return params
 
     @property
     def ae_variables(self):
@@ -122,7 +122,7 @@ class VAE(AutoEncoder):
         return 2 * tf.sigmoid(self.logits(z, training=training)) - 1
 
     def train_step(self, data):
-        x, label = data
+        x, label = unpack(data)
         with tf.GradientTape() as tape:
             mean, log_variance = self.posterior(x, training=True)
             noise = keras.random.normal(tf.shape(mean), seed=self.seed_generator)
@@ -134,3 +134,40 @@ class VAE(AutoEncoder):
         minimize(self.optimizer_ae, tape, loss_vae, self.ae_variables)
         self.train_latent_classifier(tf.reshape(mean, (-1,) + self.latent_shape), label)
         return self.report(loss_kl=loss_kl, loss_ll=loss_ll, elbo=elbo)
+
+    # --- Beyond the autoencoder: sampling, and serving both --------------------------
+    def sample(self, count, seed=0):
+        """Decodings of `count` N(0, I) latent draws -> (images, latents); the same seed
+        gives the same draws (stateless random)."""
+        latent = prior_sample(count, seed, self.latent_shape)
+        return self.decode(latent, training=False), latent
+
+    def serve_encode(self, images):
+        mean, log_variance = self.posterior(images, training=False)
+        shape = (-1,) + tuple(self.latent_shape)
+        return {"latent": tf.reshape(f32(mean), shape),
+                "log_variance": tf.reshape(f32(log_variance), shape)}
+
+    def serving_functions(self):
+        """The autoencoder's (encode also returns log_variance; latent is the posterior
+        mean), and sample(count int32, seed int32) -> images [count, H, W, C], latent."""
+        functions = super().serving_functions()
+        scalar = self.serving_specs()[3]
+
+        @tf.function(input_signature=[scalar("count"), scalar("seed")])
+        def sample(count, seed):
+            check = tf.debugging.assert_non_negative(
+                count, message="sample: count must be >= 0")
+            with tf.control_dependencies([check]):
+                images, latent = self.sample(count, seed)
+            return {"images": f32(images), "latent": latent}
+
+        return dict(functions, sample=sample)
+
+
+def prior_sample(count, seed, latent_shape):
+    """count N(0, I) latent codes of `latent_shape`, stateless (the same for one seed)."""
+    shape = tf.concat([tf.reshape(tf.cast(count, tf.int32), [1]),
+                       tf.constant(latent_shape, tf.int32)], 0)
+    seed = tf.stack([tf.cast(seed, tf.int32), 0])
+    return tf.random.stateless_normal(shape, seed=seed, dtype=tf.float32)

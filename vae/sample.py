@@ -1,4 +1,4 @@
-"""Draws a trained VAE: python -m vae.sample --run=RUN_DIR [--out=DIR]
+"""Draws a trained VAE: vae-sample --run=RUN_DIR [--out=DIR]  (or python -m vae.sample)
 
 Writes, into --out (default RUN_DIR/images/):
   prior_samples.png   a 16x16 grid of images decoded from N(0, I) latent samples;
@@ -10,9 +10,19 @@ total size 2):
 
 import math
 import os
-import sys
 
-from absl import app, flags
+import matplotlib
+import numpy as np
+import tensorflow as tf
+from absl import flags
+
+from acai import registry
+from acai.lib import cli
+from acai.lib.run import RunError
+from acai.lib.summaries import images_to_grid, save_png
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402  (after choosing the backend)
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("run", None, "Run directory (the folder holding config.json).")
@@ -28,16 +38,12 @@ BATCH = 256
 
 
 def _batched(fn, array):
-    import numpy as np
-    import tensorflow as tf
     return np.concatenate([fn(tf.constant(array[i:i + BATCH])).numpy()
                            for i in range(0, array.shape[0], BATCH)])
 
 
 def prior_samples(model, seed=0, grid=GRID):
     """(grid * H, grid * W, C) image of decodings of N(0, I) latent samples."""
-    import numpy as np
-    from acai.summaries import images_to_grid
     z = np.random.RandomState(seed).standard_normal(
         (grid * grid,) + tuple(model.latent_shape)).astype(np.float32)
     images = _batched(lambda t: model.decode(t), z)
@@ -47,8 +53,6 @@ def prior_samples(model, seed=0, grid=GRID):
 def latent_map(model, size=20, extent=3.0):
     """Decodings of a size x size grid over [-extent, extent]^2 of a 2-value latent;
     rows go from +extent (top) to -extent, columns from -extent to +extent."""
-    import numpy as np
-    from acai.summaries import images_to_grid
     values = np.linspace(-extent, extent, size, dtype=np.float32)
     z1, z0 = np.meshgrid(values[::-1], values, indexing="ij")
     z = np.stack([z0.ravel(), z1.ravel()], axis=1).reshape(
@@ -59,10 +63,6 @@ def latent_map(model, size=20, extent=3.0):
 
 def latent_scatter(model, spec, path):
     """Scatter plot of the test set's latent means (2 values), coloured by class."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    import numpy as np
     codes, labels = [], []
     for x, label in spec.test(BATCH):
         codes.append(np.asarray(model.encode(x)).reshape(-1, 2))
@@ -86,38 +86,29 @@ def latent_scatter(model, spec, path):
     os.replace(tmp, path)
 
 
-def main(argv):
-    if len(argv) > 1:
-        raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
+def main():
     if not FLAGS.run:
-        raise app.UsageError("--run is required")
-    from acai import data, training
-    from acai.runs import load_run
-    from acai.summaries import save_png
+        raise ValueError("--run is required")
+    model, spec, config = registry.load_run(FLAGS.run, FLAGS.data_dir, kind="vae")
+    out = FLAGS.out or os.path.join(FLAGS.run, "images")
     try:
-        import keras
-        keras.mixed_precision.set_global_policy("float32")
-        model, spec, config = load_run(FLAGS.run, FLAGS.data_dir)
-        if not hasattr(model, "posterior"):
-            raise training.RunError(f"the run at {FLAGS.run} is a {config.get('model')!r} "
-                                    "model, not a VAE")
-        out = FLAGS.out or os.path.join(FLAGS.run, "images")
-        try:
-            os.makedirs(out, exist_ok=True)
-        except OSError as e:
-            raise training.RunError(f"cannot create {out}: {e.strerror}")
-        written = [os.path.join(out, "prior_samples.png")]
-        save_png(prior_samples(model, FLAGS.seed), written[-1])
-        if math.prod(model.latent_shape) == 2:
-            written.append(os.path.join(out, "latent_map.png"))
-            save_png(latent_map(model, FLAGS.map_size, FLAGS.map_range), written[-1])
-            written.append(os.path.join(out, "latent_scatter.png"))
-            latent_scatter(model, spec, written[-1])
-        for path in written:
-            print(path)
-    except (ValueError, OSError, data.DatasetUnavailable, training.RunError) as e:
-        sys.exit(f"vae.sample: error: {e}")
+        os.makedirs(out, exist_ok=True)
+    except OSError as e:
+        raise RunError(f"cannot create {out}: {e.strerror}")
+    written = [os.path.join(out, "prior_samples.png")]
+    save_png(prior_samples(model, FLAGS.seed), written[-1])
+    if math.prod(model.latent_shape) == 2:
+        written.append(os.path.join(out, "latent_map.png"))
+        save_png(latent_map(model, FLAGS.map_size, FLAGS.map_range), written[-1])
+        written.append(os.path.join(out, "latent_scatter.png"))
+        latent_scatter(model, spec, written[-1])
+    for path in written:
+        print(path)
+
+
+def run(prog="vae-sample"):
+    cli.run(main, prog)
 
 
 if __name__ == "__main__":
-    app.run(main)
+    run("vae.sample")

@@ -3,7 +3,9 @@
 import keras
 import tensorflow as tf
 
-from acai.models.base import AutoEncoder, make_optimizer, mean_squared_error, minimize
+from acai.lib.autoencoder import AutoEncoder
+from acai.lib.model import mean_squared_error, minimize, unpack
+from acai.lib.params import Param
 
 
 def parse_layer_sizes(sizes):
@@ -31,39 +33,49 @@ class AAE(AutoEncoder):
     Both are updated from the same forward pass, each with its own Adam on its own
     variables (the discriminator's at `adversary_lr`), so the discriminator's step never
     changes the encoder. adversary_accuracy is the discriminator's mean accuracy on the
-    two halves.
-
-    Args (beyond AutoEncoder's):
-      disc_layer_sizes: the hidden layer sizes of the discriminator, '100,100' or (100, 100).
-      adversary_lr: Adam's learning rate for the discriminator.
+    two halves. disc_layer_sizes may also be given as a sequence of ints from Python.
     """
 
     NAME = "AAE"
     LOSSES = ("loss_ae", "loss_ae_latent", "loss_adv_latent", "loss_adv_prior",
               "adversary_accuracy")
-    HYPERPARAMETERS = ("adversary_lr", "disc_layer_sizes")
+    PARAMS = (
+        Param("disc_layer_sizes", "100,100", "Comma-separated sizes of the "
+              "discriminator's hidden layers."),
+        Param("adversary_lr", 1e-4, "Learning rate of the discriminator.", lower_bound=0.0),
+    )
 
-    def __init__(self, *args, adversary_lr=1e-4, disc_layer_sizes="100,100", **kwargs):
+    def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        sizes = parse_layer_sizes(disc_layer_sizes)
-        self.adversary_lr = float(adversary_lr)
+        sizes = parse_layer_sizes(self.disc_layer_sizes)
         # Named as the reference names its runs: disc_layer_sizes100,100.
-        self.params = dict(self.params, adversary_lr=self.adversary_lr,
-                           disc_layer_sizes=",".join(map(str, sizes)))
+        self.disc_layer_sizes = ",".join(map(str, sizes))
         self.discriminator = keras.Sequential(
             [keras.layers.Flatten()]
             + [keras.layers.Dense(size, activation="leaky_relu") for size in sizes]
             + [keras.layers.Dense(1, dtype="float32")],
             name="discriminator")
         self.discriminator.build((None,) + self.latent_shape)
-        self.optimizer_disc = make_optimizer(self.adversary_lr)
+
+    def experiment_params(self):
+        return dict(super().experiment_params(), adversary_lr=float(self.adversary_lr),
+                    disc_layer_sizes=self.disc_layer_sizes)
+
+    def optimizer_variables(self):
+        return dict(super().optimizer_variables(),
+                    optimizer_disc=self.discriminator.trainable_variables)
+
+    def default_optimizer(self, name):
+        if name == "optimizer_disc":
+            return keras.optimizers.Adam(self.adversary_lr)
+        return super().default_optimizer(name)
 
     def disc(self, z, training=False):
         """The discriminator's logit that code z is a prior sample (float32, shape [B])."""
         return self.discriminator(z, training=training)[:, 0]
 
     def train_step(self, data):
-        x, label = data
+        x, label = unpack(data)
         with tf.GradientTape() as tape_ae, tf.GradientTape() as tape_disc:
             encode = self.encode(x, training=True)
             ae = self.decode(encode, training=True)

@@ -3,8 +3,10 @@
 import keras
 import tensorflow as tf
 
-from acai import layers
-from acai.models.base import AutoEncoder, make_optimizer, mean_squared_error, minimize
+from acai.lib import layers
+from acai.lib.autoencoder import AutoEncoder
+from acai.lib.model import mean_squared_error, minimize, unpack
+from acai.lib.params import Param
 
 
 class ACAI(AutoEncoder):
@@ -17,35 +19,43 @@ class ACAI(AutoEncoder):
     that it must score 0. The autoencoder is trained to make the critic output 0 on mixes
     (equation 2): loss_ae + advweight * ||d(x_alpha)||^2. Both are updated from the same
     forward pass, each with its own Adam, like the reference.
-
-    Args (beyond AutoEncoder's):
-      advweight: lambda, the weight of the adversarial term for the autoencoder.
-      advdepth: the critic's depth (the reference uses the autoencoder's when 0).
-      reg: gamma, how far from the reconstruction towards the input the critic's "real"
-        examples lie.
     """
 
     NAME = "ACAI"
     LOSSES = ("loss_ae", "loss_ae_disc", "loss_disc", "loss_disc_real")
-    HYPERPARAMETERS = ("advweight", "advdepth", "reg")
+    PARAMS = (
+        Param("advweight", 0.5, "Weight of the adversarial term for the autoencoder "
+              "(lambda).", lower_bound=0.0),
+        Param("advdepth", 0, "Depth of the critic (0: the autoencoder's depth).",
+              lower_bound=0),
+        Param("reg", 0.2, "Critic regularisation gamma, in [0, 1]: how far from the "
+              "reconstruction towards the input the critic's 'real' examples lie.",
+              lower_bound=0.0, upper_bound=1.0),
+    )
 
-    def __init__(self, image_shape, nclass, latent=16, depth=64, scales=3, lr=1e-4,
-                 advweight=0.5, advdepth=0, reg=0.2, **kwargs):
-        super().__init__(image_shape, nclass, latent=latent, depth=depth, scales=scales,
-                         lr=lr, **kwargs)
-        advdepth = advdepth or depth
-        self.advweight = advweight
-        self.reg = reg
-        self.params = dict(self.params, advweight=advweight, advdepth=advdepth, reg=reg)
-        self.critic = layers.critic(self.image_shape, scales, advdepth, latent)
-        self.optimizer_disc = make_optimizer(lr)
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.critic = layers.critic(self.image_shape, self.scales, self.critic_depth,
+                                    self.latent)
+
+    @property
+    def critic_depth(self):
+        return self.advdepth or self.depth
+
+    def experiment_params(self):
+        return dict(super().experiment_params(), advweight=self.advweight,
+                    advdepth=self.critic_depth, reg=self.reg)
+
+    def optimizer_variables(self):
+        return dict(super().optimizer_variables(),
+                    optimizer_disc=self.critic.trainable_variables)
 
     def disc(self, x, training=False):
         """The critic's estimate of alpha for each image (float32)."""
         return tf.cast(self.critic(x, training=training), tf.float32)
 
     def train_step(self, data):
-        x, label = data
+        x, label = unpack(data)
         batch = tf.shape(x)[0]
         alpha = keras.random.uniform([batch, 1, 1, 1], seed=self.seed_generator)
         alpha = 0.5 - tf.abs(alpha - 0.5)  # U[0, 0.5]

@@ -2,7 +2,8 @@
 
 import tensorflow as tf
 
-from acai.models.base import AutoEncoder, mean_squared_error, minimize
+from acai.lib.autoencoder import AutoEncoder
+from acai.lib.model import mean_squared_error, minimize, unpack
 
 
 class Baseline(AutoEncoder):
@@ -12,7 +13,7 @@ class Baseline(AutoEncoder):
     LOSSES = ("loss_ae",)
 
     def train_step(self, data):
-        x, label = data
+        x, label = unpack(data)
         with tf.GradientTape() as tape:
             encode = self.encode(x, training=True)
             ae = self.decode(encode, training=True)

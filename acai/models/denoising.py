@@ -3,7 +3,9 @@
 import keras
 import tensorflow as tf
 
-from acai.models.base import AutoEncoder, mean_squared_error, minimize
+from acai.lib.autoencoder import AutoEncoder
+from acai.lib.model import mean_squared_error, minimize, unpack
+from acai.lib.params import Param
 
 
 class Denoising(AutoEncoder):
@@ -12,24 +14,18 @@ class Denoising(AutoEncoder):
     In training the encoder sees x + n, n ~ N(0, noise^2) per pixel (not clipped), and the
     loss is ||x - g(f(x + n))||^2 against the clean x. Encoding, decoding and the latent
     probe use the clean image, as in the reference.
-
-    Args (beyond AutoEncoder's):
-      noise: the standard deviation of the Gaussian noise, in units of the [-1, 1] pixels.
     """
 
     NAME = "AEDenoising"
     LOSSES = ("loss_ae",)
-    HYPERPARAMETERS = ("noise",)
+    PARAMS = (Param("noise", 1.0, "Standard deviation of the Gaussian noise added to the "
+                    "encoder's input in training ([-1, 1] pixel units).", lower_bound=0.0),)
 
-    def __init__(self, *args, noise=1.0, **kwargs):
-        super().__init__(*args, **kwargs)
-        if noise < 0:
-            raise ValueError(f"noise={noise} must be >= 0")
-        self.noise = float(noise)
-        self.params = dict(self.params, noise=self.noise)
+    def experiment_params(self):
+        return dict(super().experiment_params(), noise=float(self.noise))
 
     def train_step(self, data):
-        x, label = data
+        x, label = unpack(data)
         x_noisy = x + keras.random.normal(tf.shape(x), stddev=self.noise, dtype=x.dtype,
                                           seed=self.seed_generator)
         with tf.GradientTape() as tape:

@@ -3,7 +3,9 @@
 import keras
 import tensorflow as tf
 
-from acai.models.base import AutoEncoder, mean_squared_error, minimize
+from acai.lib.autoencoder import AutoEncoder
+from acai.lib.model import mean_squared_error, minimize, unpack
+from acai.lib.params import Param
 
 
 class Dropout(AutoEncoder):
@@ -14,22 +16,22 @@ class Dropout(AutoEncoder):
     the loss is ||x - g(drop(f(x)))||^2. The reference flattens the code first, which
     changes nothing for independent per-value dropout. Outside training (encode, decode,
     reconstructions, the latent probe) the code is used whole.
-
-    Args (beyond AutoEncoder's):
-      dropout: the probability to KEEP each latent value, in (0, 1].
     """
 
     NAME = "AEDropout"
     LOSSES = ("loss_ae",)
-    HYPERPARAMETERS = ("dropout",)
+    PARAMS = (Param("dropout", 0.5, "Probability to KEEP each latent value in training "
+                    "(kept values are scaled by 1 / dropout), in (0, 1].",
+                    lower_bound=0.0, upper_bound=1.0),)
 
-    def __init__(self, *args, dropout=0.5, **kwargs):
+    def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        if not 0 < dropout <= 1:
-            raise ValueError(f"dropout={dropout} is the probability to keep a latent "
+        if not 0 < self.dropout <= 1:
+            raise ValueError(f"dropout={self.dropout} is the probability to keep a latent "
                              "value: it must be in (0, 1]")
-        self.dropout = float(dropout)
-        self.params = dict(self.params, dropout=self.dropout)
+
+    def experiment_params(self):
+        return dict(super().experiment_params(), dropout=float(self.dropout))
 
     def drop(self, encode):
         """Inverted dropout of the latent code: kept values are scaled by 1 / keep."""
@@ -38,7 +40,7 @@ class Dropout(AutoEncoder):
         return keras.random.dropout(encode, rate=1 - self.dropout, seed=self.seed_generator)
 
     def train_step(self, data):
-        x, label = data
+        x, label = unpack(data)
         with tf.GradientTape() as tape:
             encode = self.encode(x, training=True)
             ae_dropped = self.decode(self.drop(encode), training=True)

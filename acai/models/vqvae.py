@@ -7,7 +7,9 @@ average (EMA) updates, one block and one residual; this file says the same compu
 import keras
 import tensorflow as tf
 
-from acai.models.base import AutoEncoder, mean_squared_error, minimize
+from acai.lib.autoencoder import AutoEncoder
+from acai.lib.model import mean_squared_error, minimize, unpack
+from acai.lib.params import Param
 
 
 class VectorQuantizer(keras.layers.Layer):
@@ -78,40 +80,40 @@ class VQVAE(AutoEncoder):
     The codebook is learnt by moving averages (VectorQuantizer), after the step's losses
     used it. `decode(z)` quantizes any code z (its interpolations), without updating.
     The latent probe learns from the decoder's input, the quantized code, as the reference.
-
-    Args (beyond AutoEncoder's):
-      z_log_size: log2 of the number of codebook entries.
-      beta: the weight of the commitment loss; None: 10, the reference's.
-      num_latents: the number of codebook entries (discrete latents) per image.
     """
 
     NAME = "AEVQVAE"
     LOSSES = ("loss_ae", "vqvae_loss")
-    HYPERPARAMETERS = ("z_log_size", "beta", "num_latents")
-    BETA = 10.0  # The reference's default of --beta for the VQ-VAE.
+    PARAMS = (
+        Param("z_log_size", 14, "log2 of the number of codebook entries.", lower_bound=1),
+        Param("beta", 10.0, "Weight of the commitment loss (the VAE's --beta is the "
+              "weight of its KL term).", lower_bound=0.0),
+        Param("num_latents", 10, "Number of discrete latents (codebook entries) per "
+              "image.", lower_bound=1),
+    )
     DECAY = 0.999
     EPSILON = 1e-5
     FILTER_SIZE = 512
 
-    def __init__(self, *args, z_log_size=14, beta=None, num_latents=10, **kwargs):
+    def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        if z_log_size < 1 or num_latents < 1:
-            raise ValueError(f"z_log_size={z_log_size} and num_latents={num_latents} "
-                             "must be >= 1")
-        self.beta = float(self.BETA if beta is None else beta)
-        self.num_latents = int(num_latents)
-        self.params = dict(self.params, z_log_size=int(z_log_size), beta=self.beta,
-                           num_latents=self.num_latents)
+        if self.z_log_size < 1 or self.num_latents < 1:
+            raise ValueError(f"z_log_size={self.z_log_size} and num_latents="
+                             f"{self.num_latents} must be >= 1")
         self.hidden = self.latent_shape[0] * self.latent_shape[1] * self.latent_shape[2]
         self.project = keras.layers.Dense(self.hidden * self.num_latents, name="vq_project")
         self.project.build((None, self.hidden))
-        self.quantizer = VectorQuantizer(1 << z_log_size, self.hidden, decay=self.DECAY,
+        self.quantizer = VectorQuantizer(1 << self.z_log_size, self.hidden, decay=self.DECAY,
                                          epsilon=self.EPSILON, name="vq_codebook")
         self.unproject = keras.Sequential(
             [keras.layers.ReLU(),
              keras.layers.Dense(self.FILTER_SIZE, activation="relu"),
              keras.layers.Dense(self.hidden)], name="vq_unproject")
         self.unproject.build((None, self.hidden * self.num_latents))
+
+    def experiment_params(self):
+        return dict(super().experiment_params(), z_log_size=int(self.z_log_size),
+                    beta=float(self.beta), num_latents=int(self.num_latents))
 
     @property
     def ae_variables(self):
@@ -140,7 +142,7 @@ class VQVAE(AutoEncoder):
         return tf.argmax(logits, axis=-1)
 
     def train_step(self, data):
-        x, label = data
+        x, label = unpack(data)
         with tf.GradientTape() as tape:
             encode = self.encode(x, training=True)
             vectors, index, code = self.vector_quantize(encode, training=True)

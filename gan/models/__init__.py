@@ -1,10 +1,7 @@
-"""The GANs, by the name `--model` takes."""
+"""The GANs of the toolkit."""
 
 from gan.models.base import GAN
 from gan.models.dcgan import DCGAN
 from gan.models.sngan import SNGAN
 
-MODELS = {
-    "dcgan": DCGAN,
-    "sngan": SNGAN,
-}
+__all__ = ["GAN", "DCGAN", "SNGAN"]

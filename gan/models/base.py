@@ -3,7 +3,9 @@
 import keras
 import tensorflow as tf
 
-from acai.models.base import Model, ReplicaSeedGenerator, make_optimizer, minimize
+from acai.lib.model import Model, minimize, unpack
+from acai.lib.params import Param
+from gan.evaluation import GANEvaluation
 
 
 class GAN(Model):
@@ -12,66 +14,55 @@ class GAN(Model):
     Each train step shows D one batch of real images: D is updated with G held fixed on
     that batch and a batch of G(z), z ~ N(0, I); then, every `n_critic` steps, G is updated
     with D held fixed. Subclasses give the two networks and the two losses. With
-    `conditional`, both networks take the class: G an embedding of it, D a projection.
-    Losses and D's outputs are in float32 under every precision policy.
+    `conditional`, both networks take the class: G an embedding of it, D a projection
+    (the batches must then carry labels). Losses and D's outputs are in float32 under
+    every precision policy.
 
     Reported: loss_disc, loss_gen, and d_real / d_fake, the mean of D's output (for a
     logistic D, the probability it gives) on real images and on G(z).
-
-    Args:
-      image_shape, nclass: the dataset's.
-      z_dim: size of z (None: the model's Z_DIM).
-      depth: the width of D's first convolution; G mirrors D.
-      conditional: condition on the class label.
-      lr, adam_beta1, adam_beta2: Adam's, for both networks (None: the model's).
-      n_critic: D steps per G step (None: the model's).
     """
 
     LOSSES = ("loss_disc", "loss_gen", "d_real", "d_fake")
-    ARCHITECTURE = ("z_dim", "depth", "conditional")
-    HYPERPARAMETERS = ("n_critic", "adam_beta1", "adam_beta2")
-    OPTIONS = ("eval_fd",)
-    LR = 2e-4
-    Z_DIM = 100
-    N_CRITIC = 1
-    ADAM_BETA1 = 0.5
-    ADAM_BETA2 = 0.999
+    PARAMS = (
+        Param("lr", 2e-4, "Learning rate (Adam) of both networks.", lower_bound=0.0),
+        Param("z_dim", 100, "Size of the generator's N(0, I) input.", lower_bound=1),
+        Param("depth", 64, "Width of the discriminator's first convolution (the "
+              "generator mirrors it).", lower_bound=1),
+        Param("conditional", False, "Condition both networks on the class label (an "
+              "embedding in the generator, a projection in the discriminator)."),
+        Param("n_critic", 1, "Discriminator steps per generator step.", lower_bound=1),
+        Param("adam_beta1", 0.5, "Adam's beta_1.", lower_bound=0.0, upper_bound=1.0),
+        Param("adam_beta2", 0.999, "Adam's beta_2.", lower_bound=0.0, upper_bound=1.0),
+        Param("eval_fd", False, "At every report, the Frechet distance between real and "
+              "generated images on the features of a classifier trained on the dataset "
+              "(trained once per dataset folder).", restartable=True),
+    )
 
-    def __init__(self, image_shape, nclass, z_dim=None, depth=64, conditional=False,
-                 lr=None, n_critic=None, adam_beta1=None, adam_beta2=None, seed=None,
-                 **kwargs):
-        super().__init__(**kwargs)
-        self.image_shape = tuple(image_shape)
-        self.nclass = nclass
-        self.z_dim = int(z_dim or self.Z_DIM)
-        self.conditional = bool(conditional)
-        self.n_critic = int(n_critic or self.N_CRITIC)
-        self.lr = float(lr or self.LR)
-        adam_beta1 = self.ADAM_BETA1 if adam_beta1 is None else float(adam_beta1)
-        adam_beta2 = self.ADAM_BETA2 if adam_beta2 is None else float(adam_beta2)
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.conditional = bool(self.conditional)
+        if self.conditional and not self.nclass:
+            raise ValueError("a conditional GAN needs labelled images (nclass > 0)")
+        label_size = self.nclass if self.conditional else 0
+        self.generator = self.build_generator(self.depth, label_size)
+        self.discriminator = self.build_discriminator(self.depth, label_size)
+
+    def experiment_params(self):
         # Adam's betas stay out of the experiment name (config.json has them).
-        self.params = dict(depth=depth, z_dim=self.z_dim, n_critic=self.n_critic)
+        params = dict(depth=self.depth, z_dim=self.z_dim, n_critic=self.n_critic)
         if self.conditional:
-            self.params = dict(self.params, conditional=1)
-        label_size = nclass if self.conditional else 0
-        self.generator = self.build_generator(depth, label_size)
-        self.discriminator = self.build_discriminator(depth, label_size)
-        self.optimizer_gen = make_optimizer(self.lr, adam_beta1, adam_beta2)
-        self.optimizer_disc = make_optimizer(self.lr, adam_beta1, adam_beta2)
-        # Built now, so that the generator's step may run inside a tf.cond (n_critic > 1).
-        self.optimizer_gen.build(self.generator.trainable_variables)
-        self.optimizer_disc.build(self.discriminator.trainable_variables)
-        self.seed_generator = ReplicaSeedGenerator(seed)
+            params["conditional"] = 1
+        return params
 
-    @classmethod
-    def create(cls, spec, config):
-        return cls((spec.height, spec.width, spec.colors), spec.nclass,
-                   z_dim=config.get("z_dim"), depth=config["depth"],
-                   conditional=config.get("conditional", False), lr=config["lr"],
-                   seed=config.get("seed"), **cls.hyperparameters(config))
+    def optimizer_variables(self):
+        return {"optimizer_gen": self.generator.trainable_variables,
+                "optimizer_disc": self.discriminator.trainable_variables}
+
+    def default_optimizer(self, name):
+        return keras.optimizers.Adam(self.lr, beta_1=self.adam_beta1,
+                                     beta_2=self.adam_beta2)
 
     def evaluation(self, spec, run):
-        from gan.evaluation import GANEvaluation
         return GANEvaluation(self, spec, run)
 
     # --- What subclasses define ------------------------------------------------------
@@ -143,7 +134,7 @@ class GAN(Model):
         return loss
 
     def train_step(self, data):
-        x, label = data
+        x, label = unpack(data)
         label = label if self.conditional else None
         loss_disc, d_real, d_fake = self.discriminator_step(x, label)
         if self.n_critic == 1:
@@ -153,3 +144,40 @@ class GAN(Model):
                     lambda: self.generator_step(tf.shape(x)[0], label),
                     lambda: tf.constant(0.0))
         return self.report(loss_disc=loss_disc, d_real=d_real, d_fake=d_fake)
+
+    # --- Serving (acai.lib.export) ---------------------------------------------------
+    def sample(self, count, seed=0, label=None):
+        """G(z) for `count` z ~ N(0, I) (stateless: the same for one seed); a conditional
+        model takes `label` (indices [count] or class vectors), random classes if None.
+        -> (images, z)."""
+        seed = tf.stack([tf.cast(seed, tf.int32), 0])
+        z = tf.random.stateless_normal(tf.stack([tf.cast(count, tf.int32), self.z_dim]),
+                                       seed=seed)
+        if self.conditional and label is None:
+            label = tf.random.stateless_uniform([count], seed=seed + 1, maxval=self.nclass,
+                                                dtype=tf.int32)
+        return self.generate(z, label, training=False), z
+
+    def serving_functions(self):
+        """generate(z [N, z_dim]) -> images [N, H, W, C] (float32), or, conditional,
+        generate(z, label int64 [N] in [0, nclass))."""
+        z_spec = tf.TensorSpec([None, int(self.z_dim)], tf.float32, name="z")
+        if not self.conditional:
+            @tf.function(input_signature=[z_spec])
+            def generate(z):
+                return {"images": tf.cast(self.generate(z, training=False), tf.float32)}
+            return {"generate": generate}
+
+        nclass = int(self.nclass)
+
+        @tf.function(input_signature=[z_spec, tf.TensorSpec([None], tf.int64, name="label")])
+        def generate(z, label):
+            checks = [tf.debugging.assert_non_negative(
+                          label, message="generate: labels must be >= 0"),
+                      tf.debugging.assert_less(
+                          label, tf.constant(nclass, tf.int64),
+                          message=f"generate: labels must be < nclass = {nclass}")]
+            with tf.control_dependencies(checks):
+                images = self.generate(z, label=label, training=False)
+            return {"images": tf.cast(images, tf.float32)}
+        return {"generate": generate}

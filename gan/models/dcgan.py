@@ -3,6 +3,7 @@
 import tensorflow as tf
 
 from gan import layers
+from acai.lib.params import Param
 from gan.models.base import GAN
 
 
@@ -26,13 +27,15 @@ class DCGAN(GAN):
     """
 
     NAME = "DCGAN"
-    HYPERPARAMETERS = GAN.HYPERPARAMETERS + ("label_smoothing",)
+    PARAMS = (Param("label_smoothing", 0.0, "One-sided label smoothing: the "
+                    "discriminator's target for real images is 1 - label_smoothing.",
+                    lower_bound=0.0, upper_bound=0.5),)
 
-    def __init__(self, *args, label_smoothing=0.0, **kwargs):
-        self.label_smoothing = float(label_smoothing)
-        super().__init__(*args, **kwargs)
+    def experiment_params(self):
+        params = super().experiment_params()
         if self.label_smoothing:
-            self.params = dict(self.params, label_smoothing=self.label_smoothing)
+            params["label_smoothing"] = float(self.label_smoothing)
+        return params
 
     def build_generator(self, depth, nclass):
         return layers.generator(self.z_dim, self.image_shape, 4 * depth, kernel=5,

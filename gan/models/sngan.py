@@ -3,6 +3,7 @@
 import tensorflow as tf
 
 from gan import layers
+from acai.lib.params import Param
 from gan.models.base import GAN
 
 
@@ -27,7 +28,7 @@ class SNGAN(GAN):
     """
 
     NAME = "SNGAN"
-    Z_DIM = 128
+    PARAMS = (Param("z_dim", 128, "Size of the generator's N(0, I) input.", lower_bound=1),)
 
     def build_generator(self, depth, nclass):
         return layers.generator(self.z_dim, self.image_shape, 8 * depth, kernel=4,

@@ -2,7 +2,7 @@
 
 * latent_accuracy: test accuracy (%) of the online single-layer classifier on the latent.
 * lines32 only: mean_distance and mean_smoothness of 256 interpolations of 16 steps
-  between pairs of test lines (`acai.lines.line_eval`).
+  between pairs of test lines (`acai.lib.lines.line_eval`).
 * image grids: reconstructions (input | output), linear and spherical interpolations
   between pairs of test images, and decodings of random N(0, I) latent codes.
 """
@@ -10,9 +10,9 @@
 import numpy as np
 import tensorflow as tf
 
-from acai import lines
-from acai.interpolate import lerp, slerp
-from acai.summaries import images_to_grid
+from acai.lib import lines
+from acai.lib.interpolate import lerp, slerp
+from acai.lib.summaries import images_to_grid
 
 GRID = 16            # Rows of every grid, and steps of each interpolation.
 RECONSTRUCTION_COLUMNS = 4
@@ -90,7 +90,22 @@ class AutoEncoderEvaluation:
 
     def __call__(self):
         """-> (scalars, images) for one report."""
-        scalars = {"latent_accuracy": self.latent_accuracy()}
+        scalars = {}
+        if getattr(self.model, "classifier", None) is not None:
+            scalars["latent_accuracy"] = self.latent_accuracy()
         if self.is_lines:
             scalars["mean_distance"], scalars["mean_smoothness"] = self.lines_scores()
         return scalars, self.grids()
+
+
+def encode_dataset(model, dataset):
+    """-> (codes float32 [N, D] flattened, labels int64 [N]) of one pass of `dataset`."""
+    encode = tf.function(lambda x: tf.cast(model.encode(x, training=False), tf.float32),
+                         reduce_retracing=True)
+    codes, labels = [], []
+    for x, label in dataset:
+        codes.append(encode(x).numpy().reshape(x.shape[0], -1))
+        labels.append(label.numpy())
+    if not codes:
+        raise ValueError("the dataset is empty")
+    return np.concatenate(codes).astype(np.float32), np.concatenate(labels).astype(np.int64)

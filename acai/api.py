@@ -1,0 +1,80 @@
+"""The toolkit from Python (a notebook, a script): load a run, use it, train a model.
+
+    from acai import api
+
+    model = api.load("experiments/lines32/ACAI_advdepth16_advweight0.5_depth16_latent16_reg0.2_scales4")
+    z = model.encode(images)                         # images [N, 32, 32, 1] in [-1, 1]
+    reconstructions = model.decode(z)
+    path, codes = model.interpolate(images[0], images[1], steps=16)
+    samples, _ = api.load(VAE_OR_GAN_RUN).sample(64, seed=0)
+
+    model = api.create("acai", (32, 32, 1), latent_width=2, depth=16, latent=16)
+    model.compile()
+    model.fit(dataset, epochs=4, steps_per_epoch=256, callbacks=[...])   # any tf.data
+                                       # of images in [-1, 1], or (images, labels)
+    api.train(model, "lines32", "experiments", total_kimg=128)   # a run folder, as acai-train
+
+Models are keras.Models: `model.fit`, `model.summary()`, Keras callbacks all apply.
+"""
+
+from acai import registry
+from acai.lib import data, training
+from acai.lib.params import declared
+from acai.lib.run import Run, dataset_dirname
+
+MODELS = registry.MODELS
+
+
+def load(run_dir, data_dir=None):
+    """The model of the run in `run_dir` at its latest checkpoint, computing in float32.
+
+    data_dir: the TFDS folder, if not the one the run was trained with.
+    """
+    model, _, _ = registry.load_run(run_dir, data_dir)
+    return model
+
+
+def create(name, image_shape, nclass=0, **params):
+    """A new model `name` (see MODELS) for images of `image_shape` (H, W, C) in [-1, 1];
+    nclass > 0 for labelled data (the autoencoders' latent probe, conditional GANs);
+    params: the model's hyperparameters (its flags), its defaults otherwise."""
+    return registry.model_class(name)(image_shape, nclass, **params)
+
+
+def dataset(name, data_dir=None, classes=None):
+    """A dataset of the toolkit by name ('lines32', 'mnist32', 'folder:PATH', ...): its
+    .train(batch, seed=...) is an endless tf.data of (images, labels) batches."""
+    return data.get_dataset(name, data_dir, classes)
+
+
+def name_of(model):
+    """The registry's name of a model's class."""
+    for name, cls in MODELS.items():
+        if type(model) is cls:
+            return name
+    raise ValueError(f"{type(model).__name__} is not a model of the registry")
+
+
+def train(model, dataset_name, train_dir, *, total_kimg, report_kimg=64, batch=64,
+          seed=None, classes=None, data_dir=None, callbacks=(), verbose=None):
+    """Trains `model` in a run folder, as acai-train does: reports, image grids,
+    metrics.jsonl, checkpoints and resume, every `report_kimg`, until `total_kimg`.
+
+    Returns the last report's scalars. The run folder is
+    train_dir/<dataset>/<experiment name>; `api.load` reloads it. callbacks: Keras
+    callbacks called at every report after the run's own (their `logs` hold the
+    evaluations too).
+    """
+    spec = data.get_dataset(dataset_name, data_dir, classes)
+    if tuple(model.image_shape) != (spec.height, spec.width, spec.colors):
+        raise ValueError(f"the model takes images of shape {model.image_shape}, "
+                         f"{dataset_name} has {(spec.height, spec.width, spec.colors)}")
+    config = dict(model=name_of(model), dataset=dataset_name, classes=list(classes or []),
+                  batch=batch, seed=seed, total_kimg=total_kimg, report_kimg=report_kimg,
+                  data_dir=data_dir,
+                  **{name: getattr(model, name) for name in declared(type(model))})
+    run = Run(train_dir, dataset_dirname(spec.name, classes), model.experiment_name(),
+              config)
+    return training.train(model, spec, run, batch=batch, total_kimg=total_kimg,
+                          report_kimg=report_kimg, seed=seed, callbacks=callbacks,
+                          verbose=verbose)

@@ -1,0 +1,23 @@
+"""The toolkit's core, shared by every model family (the reference's `lib/`).
+
+Nothing here imports a model family (acai.models, vae, gan): the families build on it,
+and what combines families (acai.registry, the binaries) sits on top.
+
+  data         datasets as (x, label) batches in [-1, 1]: lines32, TFDS, image folders
+  lines        the synthetic lines and the paper's interpolation metrics
+  layers       the paper's encoder, decoder and critic
+  params       a model's declared hyperparameters (its command-line flags)
+  model        the base keras.Model of every model: optimisers, losses, experiment name
+  autoencoder  the paper's autoencoder: encode, decode, interpolate, the latent probe
+  evaluation   what an autoencoder run reports (latent accuracy, lines metrics, grids)
+  run          a run's folder: config.json, metrics.jsonl, checkpoints; reloading a run
+  callbacks    the Keras callbacks that make `fit` a run: kimg, reports, checkpoints, ...
+  training     `train`: a model, a dataset and a run folder to `model.fit`
+  export       SavedModel export of a model's serving functions
+  cli          what every binary shares: one-line errors, flags listed by --help
+"""
+
+import os
+
+# Hide TensorFlow's C++ start-up banners (INFO); warnings and errors still show.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")

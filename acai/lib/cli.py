@@ -1,0 +1,62 @@
+"""What every binary of the toolkit shares.
+
+    def main():                 # reads absl's FLAGS
+        ...
+    def run():                  # the console script (setup.py) and `python -m`
+        cli.run(main, "acai.cluster")
+
+`run` lists the toolkit's flags under `--help` (absl shows only the main module's,
+which for a console script is its wrapper), refuses stray arguments, and turns the
+toolkit's errors into one line `prog: error: ...` and a non-zero status; an interrupted
+run exits with 128 + the signal, like a shell.
+"""
+
+import sys
+
+from absl import app, flags
+
+from acai.lib.data import DatasetUnavailable
+from acai.lib.run import Interrupted, RunError
+
+FLAGS = flags.FLAGS
+# The errors whose message is the one line a user needs.
+ERRORS = (ValueError, OSError, DatasetUnavailable, RunError)
+PACKAGES = ("acai.", "gan.", "vae.", "flags.")
+
+
+def adopt_flags():
+    """Makes every flag the toolkit defined a key flag of the main module, so that
+    `--help` lists them (and `--helpfull` is only needed for TensorFlow's own)."""
+    main = sys.argv[0]
+    for module, module_flags in FLAGS.flags_by_module_dict().items():
+        if module == main or module.startswith(PACKAGES):
+            for flag in module_flags:
+                FLAGS.register_key_flag_for_module(main, flag)
+
+
+def guarded(main, prog):
+    """main() with the toolkit's errors as one line and a non-zero exit status."""
+    try:
+        main()
+    except Interrupted as e:
+        # Stopped on purpose, resumable: the shell's status for "killed by signal".
+        print(f"{prog}: {e}", file=sys.stderr)
+        sys.exit(128 + e.signum)
+    except ERRORS as e:
+        sys.exit(f"{prog}: error: {e}")
+
+
+def run(main, prog):
+    """Parses the flags and runs main() as the binary `prog`; --help starts with the
+    docstring of main's module (also for a console script)."""
+    adopt_flags()
+    entry = sys.modules.get("__main__")
+    if entry is not None and not entry.__doc__:
+        entry.__doc__ = sys.modules[main.__module__].__doc__
+
+    def absl_main(argv):
+        if len(argv) > 1:
+            raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
+        guarded(main, prog)
+
+    app.run(absl_main)

@@ -1,0 +1,131 @@
+"""SavedModel export of a model's serving functions.
+
+`export(model, export_dir)` writes the functions `model.serving_functions()` returns
+(acai.lib.autoencoder: encode, decode, reconstruct, interpolate; vae: also sample; gan:
+generate) as the SavedModel's named signatures, every input and output float32 unless
+said otherwise, images in [-1, 1] of the model's shape [H, W, C]. The same functions are
+attributes of the loaded object (loaded.encode(images) returns the same dict).
+
+It is written to a folder beside export_dir and renamed into place at the end, so
+export_dir is either the previous export (or nothing) or the complete new one; an
+existing export_dir that is not a SavedModel (or an empty folder) is never overwritten.
+Check it with `saved_model_cli show --all --dir OUT`; load it with
+`tf.saved_model.load(OUT)` (TensorFlow only: the toolkit is not needed).
+"""
+
+import os
+import shutil
+import tempfile
+
+import tensorflow as tf
+
+from acai.lib.run import RunError
+
+
+class ExportError(RunError):
+    """The export cannot be written; the message is one line saying why."""
+
+
+# --- Writing the SavedModel ----------------------------------------------------------
+
+def describe(signatures):
+    """-> lines 'name(input: dtype[shape], ...) -> output: dtype[shape], ...' ('?': any
+    size; inputs in the order of the function's arguments, outputs by name), sorted by
+    name, for concrete functions {name: function}."""
+    def spec(name, s):
+        shape = ",".join("?" if n is None else str(n) for n in s.shape.as_list())
+        return f"{name}: {s.dtype.name}[{shape}]"
+    lines = []
+    for name in sorted(signatures):
+        function = signatures[name]
+        positional, keywords = function.structured_input_signature
+        inputs = [(s.name, s) for s in positional] + sorted(keywords.items())
+        outputs = function.structured_outputs
+        lines.append(f"{name}({', '.join(spec(k, v) for k, v in inputs)})"
+                     f" -> {', '.join(spec(k, v) for k, v in sorted(outputs.items()))}")
+    return lines
+
+
+def _is_saved_model(path):
+    return os.path.isfile(os.path.join(path, "saved_model.pb"))
+
+
+def check_export_dir(export_dir):
+    """Raises ExportError if export_dir cannot take an export: an existing file, or a
+    folder that holds something other than a SavedModel."""
+    if os.path.isdir(export_dir):
+        if os.listdir(export_dir) and not _is_saved_model(export_dir):
+            raise ExportError(f"{export_dir} exists and is not a SavedModel; not "
+                              "overwriting it (remove it or choose another --export_dir)")
+    elif os.path.lexists(export_dir):
+        raise ExportError(f"{export_dir} exists and is not a folder")
+
+
+def _staging_dir(export_dir):
+    """A fresh empty folder beside export_dir (same file system, for the rename)."""
+    parent = os.path.dirname(os.path.abspath(export_dir))
+    if os.path.lexists(parent) and not os.path.isdir(parent):
+        raise ExportError(f"cannot write to {parent}: not a folder")
+    try:
+        os.makedirs(parent, exist_ok=True)
+        staging = tempfile.mkdtemp(
+            prefix=f".{os.path.basename(os.path.abspath(export_dir))}.tmp-", dir=parent)
+    except OSError as e:
+        raise ExportError(f"cannot write to {parent}: {e.strerror}")
+    umask = os.umask(0o022)
+    os.umask(umask)
+    os.chmod(staging, 0o777 & ~umask)  # mkdtemp's folder is private; an export is not.
+    return staging
+
+
+def _publish(staging, export_dir):
+    """Renames the finished export `staging` to export_dir, replacing an earlier one."""
+    export_dir = os.path.abspath(export_dir)
+    old = None
+    try:
+        if os.path.isdir(export_dir) and os.listdir(export_dir):
+            old = tempfile.mkdtemp(prefix=f".{os.path.basename(export_dir)}.old-",
+                                   dir=os.path.dirname(export_dir))
+            os.rename(export_dir, os.path.join(old, "export"))
+        os.rename(staging, export_dir)  # Replaces an empty folder atomically.
+    except OSError as e:
+        if old is not None and not os.path.exists(export_dir):
+            os.rename(os.path.join(old, "export"), export_dir)  # Put the old one back.
+        raise ExportError(f"cannot write {export_dir}: {e.strerror}")
+    finally:
+        # The earlier export goes once export_dir holds a whole one (new or put back).
+        if old is not None and os.path.exists(export_dir):
+            shutil.rmtree(old, ignore_errors=True)
+
+
+def export(model, export_dir):
+    """Writes `model`'s serving signatures as a SavedModel at export_dir.
+
+    Returns the lines of `describe` for the signatures written. The model computes in the
+    dtype policy it was built under: build it under float32 (main does) for a float32
+    export of a mixed-precision run.
+    """
+    check_export_dir(export_dir)
+    functions = model.serving_functions()
+    signatures = {name: fn.get_concrete_function() for name, fn in functions.items()}
+    module = tf.Module()
+    for name, fn in functions.items():
+        setattr(module, name, fn)
+    # Only the variables the functions read (not the optimisers', nor a GAN's critic).
+    captured = {}
+    for concrete in signatures.values():
+        for variable in concrete.variables:
+            captured.setdefault(id(variable), variable)
+    module.model_variables = list(captured.values())
+    staging = _staging_dir(export_dir)
+    try:
+        tf.saved_model.save(module, staging, signatures=signatures)
+        _publish(staging, export_dir)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return describe(signatures)
+
+
+def staging_check(export_dir):
+    """Raises ExportError now if export_dir's folder cannot be written."""
+    os.rmdir(_staging_dir(export_dir))

@@ -1,0 +1,192 @@
+"""The base of every model of the toolkit: a keras.Model with its own optimisers.
+
+A model subclasses `Model`, declares its hyperparameters once (`PARAMS`, see
+acai.lib.params), says which optimiser updates which variables
+(`optimizer_variables`), writes one `train_step` and names its experiment
+(`experiment_params`). It is then trained the Keras way:
+
+    model = ACAI((32, 32, 1), nclass=10, latent_width=2, depth=16, latent=16)
+    model.compile()                       # its Adams; loss scaling under float16
+    model.fit(dataset, epochs=4, steps_per_epoch=256, callbacks=[...])
+
+`train_step` takes a batch of images in [-1, 1], or (images, labels).
+"""
+
+import keras
+import tensorflow as tf
+
+from acai.lib.params import Param, declared
+
+
+def make_optimizer(lr, beta_1=0.9, beta_2=0.999):
+    """Adam, wrapped for dynamic loss scaling when the global policy computes in float16."""
+    return loss_scaled(keras.optimizers.Adam(lr, beta_1=beta_1, beta_2=beta_2))
+
+
+def loss_scaled(optimizer):
+    """`optimizer`, wrapped in a LossScaleOptimizer under the mixed_float16 policy.
+
+    Keras scales the loss only for the optimiser given to `compile` and only in its own
+    train_step; our models have several optimisers and their own train_step, so each is
+    wrapped here and `minimize` scales its loss.
+    """
+    if (keras.mixed_precision.dtype_policy().compute_dtype == "float16"
+            and not isinstance(optimizer, keras.optimizers.LossScaleOptimizer)):
+        optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
+    return optimizer
+
+
+def minimize(optimizer, tape, loss, variables):
+    """One gradient step of `optimizer` on `loss` (float32) over `variables`.
+
+    Under a tf.distribute strategy `loss` is this replica's mean over its share of the
+    batch; Keras' optimiser sums the replicas' gradients, so each is divided by the
+    number of replicas to step on the mean over the whole batch.
+    """
+    replicas = tf.distribute.get_strategy().num_replicas_in_sync
+    with tape:  # The loss scaling must be recorded too.
+        loss = optimizer.scale_loss(loss / replicas if replicas > 1 else loss)
+    gradients = tape.gradient(loss, variables)
+    optimizer.apply_gradients(zip(gradients, variables))
+
+
+class ReplicaSeedGenerator(keras.random.SeedGenerator):
+    """A keras SeedGenerator whose draws differ between the replicas of a tf.distribute
+    strategy: its state is mirrored, so a plain one would give every replica's share of
+    the batch the same noise (the same alphas, z, dropout masks)."""
+
+    def next(self, ordered=True):
+        seed = super().next(ordered)
+        context = tf.distribute.get_replica_context()
+        if context is not None and context.num_replicas_in_sync > 1:
+            replica = tf.cast(context.replica_id_in_sync_group, seed.dtype)
+            seed = seed + tf.stack([replica * 7919, tf.zeros_like(replica)])
+        return seed
+
+
+def mean_squared_error(x, y):
+    return tf.reduce_mean(tf.square(tf.cast(x, tf.float32) - tf.cast(y, tf.float32)))
+
+
+def unpack(data):
+    """A batch of images, or (images, labels) -> (images, labels or None)."""
+    if isinstance(data, (tuple, list)):
+        if len(data) == 1:
+            return data[0], None
+        return data[0], data[1]
+    return data, None
+
+
+class Model(keras.Model):
+    """What every model of the toolkit shares with Keras' `fit` and the run folder.
+
+    Args:
+      image_shape: (height, width, colors) of the images, in [-1, 1].
+      nclass: number of classes of the dataset (0: unlabelled images).
+      seed: seeds the model's own noise (initialisation is seeded globally).
+      **params: the hyperparameters the class declares (`PARAMS`); each becomes an
+        attribute of the same name, its declared default when not given.
+
+    Class attributes a subclass sets:
+      NAME: the start of its experiment name (the reference's run names).
+      LOSSES: the losses its train_step reports, in order.
+      PARAMS: its hyperparameters (acai.lib.params.Param), beyond its bases'.
+    """
+
+    NAME = "Model"
+    LOSSES = ()
+    PARAMS = (Param("lr", 1e-4, "Learning rate (Adam) of every optimiser.",
+                    lower_bound=0.0),)
+
+    def __init__(self, image_shape, nclass=0, *, seed=None, name=None, **params):
+        super().__init__(name=name or self.NAME)
+        declarations = declared(type(self))
+        unknown = sorted(set(params) - set(declarations))
+        if unknown:
+            raise TypeError(f"{type(self).__name__} has no parameter "
+                            f"{', '.join(unknown)}; its parameters: "
+                            f"{', '.join(sorted(declarations))}")
+        for name, param in declarations.items():
+            value = params.get(name, param.default)
+            param.check(value)
+            setattr(self, name, value)
+        self.image_shape = tuple(int(n) for n in image_shape)
+        self.nclass = int(nclass or 0)
+        self.seed = seed
+        self.seed_generator = ReplicaSeedGenerator(seed)
+        self.trackers = {name: keras.metrics.Mean(name) for name in self.tracked()}
+
+    # --- What a subclass defines -------------------------------------------------------
+    def tracked(self):
+        """The names of the running means `train_step` reports."""
+        return self.LOSSES
+
+    def optimizer_variables(self):
+        """{optimiser attribute name: the variables it updates}."""
+        raise NotImplementedError
+
+    def default_optimizer(self, name):
+        """The optimiser `compile` gives attribute `name` when none is passed."""
+        return keras.optimizers.Adam(self.lr)
+
+    def experiment_params(self):
+        """{name: value} of the parameters that name the run's folder."""
+        return {}
+
+    def evaluation(self, spec, run):
+        """A callable giving a report's (scalars, images), or None."""
+        return None
+
+    def serving_functions(self):
+        """{name: tf.function with an input signature}: what an export serves."""
+        raise NotImplementedError
+
+    # --- Keras ---------------------------------------------------------------------------
+    def compile(self, jit_compile=False, **optimizers):
+        """Creates the model's optimisers (Adam at `lr` unless given by name, e.g.
+        `compile(optimizer_disc=keras.optimizers.Adam(1e-3))`), builds them on their
+        variables, wraps each for loss scaling under mixed_float16, and compiles.
+
+        Call it inside `strategy.scope()` when training under a tf.distribute strategy.
+        XLA is off by default (`jit_compile=True` turns it on; untested).
+        """
+        names = self.optimizer_variables()
+        unknown = sorted(set(optimizers) - set(names))
+        if unknown:
+            raise TypeError(f"{type(self).__name__}.compile: no optimiser "
+                            f"{', '.join(unknown)}; its optimisers: {', '.join(names)}")
+        for name, variables in names.items():
+            optimizer = loss_scaled(optimizers.get(name) or self.default_optimizer(name))
+            # Built now, outside the traced step: a tf.function cannot create the
+            # mirrored slot variables of a distribution strategy.
+            optimizer.build(variables)
+            setattr(self, name, optimizer)
+        super().compile(optimizer=None, jit_compile=jit_compile)
+        self.built = True
+
+    def get_config(self):
+        return dict(image_shape=self.image_shape, nclass=self.nclass, seed=self.seed,
+                    **{name: getattr(self, name) for name in declared(type(self))})
+
+    @classmethod
+    def create(cls, spec, config):
+        """The model for dataset `spec` from a run's flat configuration (config.json):
+        its declared parameters, the default for any it lacks."""
+        params = {name: config[name] for name in declared(cls) if name in config}
+        return cls((spec.height, spec.width, spec.colors), spec.nclass,
+                   seed=config.get("seed"), **params)
+
+    @property
+    def metrics(self):
+        return list(self.trackers.values())
+
+    def report(self, **losses):
+        """Accumulates this step's losses; returns the running means for Keras' logs."""
+        for name, value in losses.items():
+            self.trackers[name].update_state(value)
+        return {name: tracker.result() for name, tracker in self.trackers.items()}
+
+    def experiment_name(self):
+        """As the reference names runs: class name, then sorted parameter=value pairs."""
+        params = self.experiment_params()
+        return "_".join([self.NAME] + [f"{k}{v}" for k, v in sorted(params.items())])

@@ -1,0 +1,115 @@
+"""The flags of a training binary: the run's own, then the models' declared parameters.
+
+    define(models, default_model="acai")
+
+defines --model (one of `models`), the flags every run has, and one flag per parameter
+(acai.lib.params.Param) any of the models declares. A parameter's default is the one
+the model named by `--model` on the command line declares (`--model=vae --help` shows
+beta 1.0, `--model=vqvae --help` 10.0); a parameter the model does not use keeps the
+first declaring model's default, and its help names the models that use it.
+"""
+
+import sys
+
+from absl import flags
+
+from acai.lib.params import declared
+from acai.lib.training import PRECISIONS, STRATEGIES
+
+FLAGS = flags.FLAGS
+
+# The run's own flags that are part of its configuration (config.json).
+RUN_CONFIG = ("model", "dataset", "classes", "batch", "seed", "total_kimg", "report_kimg",
+              "data_dir")
+
+
+def peek(argv, name, default):
+    """The value of --name in argv (the last one given), before absl parses it."""
+    value = default
+    for i, arg in enumerate(argv[1:], 1):
+        if arg.startswith(f"--{name}="):
+            value = arg.split("=", 1)[1]
+        elif arg == f"--{name}" and i + 1 < len(argv):
+            value = argv[i + 1]
+    return value
+
+
+def define_run_flags(models, default_model):
+    flags.DEFINE_enum("model", default_model, sorted(models), "Which model to train.")
+    flags.DEFINE_string("train_dir", "./experiments", "Folder where runs are stored.")
+    flags.DEFINE_string("dataset", "lines32", "lines32, mnist32, svhn32, cifar10, "
+                        "celeba32, tfds:NAME or folder:PATH.")
+    flags.DEFINE_string("data_dir", None, "TensorFlow Datasets folder (default: "
+                        "TFDS_DATA_DIR or ~/tensorflow_datasets).")
+    flags.DEFINE_list("classes", [], "Keep only these classes (names or indices), "
+                      "e.g. --classes=horse,bird.")
+    flags.DEFINE_integer("batch", 64, "Batch size (global: split between the replicas).",
+                         lower_bound=1)
+    flags.DEFINE_integer("total_kimg", 1 << 14, "Training duration in kimg (1024 "
+                         "images).", lower_bound=1)
+    flags.DEFINE_integer("report_kimg", 1 << 6, "Report, evaluate and checkpoint every "
+                         "this many kimg.", lower_bound=1)
+    flags.DEFINE_integer("seed", None, "Random seed; also makes TensorFlow's ops "
+                         "deterministic, so that a run repeats (default: a random run).")
+    flags.DEFINE_enum("precision", "auto", PRECISIONS, "Compute dtype policy; auto: "
+                      "mixed_float16 on a recent GPU, else float32.")
+    flags.DEFINE_bool("verbose", None, "Show a progress bar with the run's ETA (default: "
+                      "when on a terminal).")
+    flags.DEFINE_enum("strategy", "default", STRATEGIES, "tf.distribute strategy: default "
+                      "(one device), mirrored (every local GPU; --batch is split between "
+                      "them), multi_worker (the cluster in TF_CONFIG).")
+
+
+def model_params(models, model):
+    """{name: (Param, names of the models using it)} over `models`, the declaration of
+    `model` where it has one."""
+    found = {}
+    for name, cls in models.items():
+        for param_name, param in declared(cls).items():
+            first, users = found.get(param_name, (param, []))
+            found[param_name] = (first, users + [name])
+    mine = declared(models[model]) if model in models else {}
+    return {name: (mine.get(name, param), users) for name, (param, users) in found.items()}
+
+
+DEFINE = {"integer": flags.DEFINE_integer, "float": flags.DEFINE_float,
+          "bool": flags.DEFINE_bool, "string": flags.DEFINE_string}
+
+
+def define(models, default_model, argv=None):
+    """Defines the training flags for `models` ({name: class}); returns the model name
+    the command line asks for (the defaults are its)."""
+    model = peek(sys.argv if argv is None else argv, "model", default_model)
+    define_run_flags(models, default_model)
+    for name, (param, users) in sorted(model_params(models, model).items()):
+        text = param.help
+        if len(users) < len(models):
+            text += f" [{', '.join(users)}]"
+        by_default = {}
+        for user in users:
+            by_default.setdefault(declared(models[user])[name].default, []).append(user)
+        if len(by_default) > 1:
+            text += " (default: " + "; ".join(
+                f"{value} for {', '.join(names)}" for value, names in by_default.items()
+            ) + ")"
+        bounds = {key: value for key, value in (("lower_bound", param.lower_bound),
+                                                ("upper_bound", param.upper_bound))
+                  if value is not None and param.kind in ("integer", "float")}
+        if param.kind == "enum":
+            flags.DEFINE_enum(name, param.default, param.enum_values, text)
+        else:
+            DEFINE[param.kind](name, param.default, text, **bounds)
+    return model
+
+
+def config(models):
+    """The flags that define a run of --model, as a flat dict (its config.json): the
+    run's own and the model's declared parameters, concrete values only."""
+    names = RUN_CONFIG + tuple(declared(models[FLAGS.model]))
+    return {name: FLAGS[name].value for name in names}
+
+
+def restartable(models):
+    """The model's parameters a restart may change."""
+    return tuple(name for name, param in declared(models[FLAGS.model]).items()
+                 if param.restartable)
