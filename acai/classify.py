@@ -27,24 +27,28 @@ from acai.lib.evaluation import encode_dataset
 from acai.lib.run import dataset_dirname
 
 FLAGS = flags.FLAGS
-flags.DEFINE_string("ae_dir", None, "Run directory of the autoencoder whose latent codes "
-                    "to classify (default: classify the pixels of --dataset).")
-flags.DEFINE_float("smoothing", None, "Label smoothing amount (default: 0.1 on pixels, as "
-                   "the reference's classify_fc.py; 0 on latent codes).",
-                   lower_bound=0.0, upper_bound=1.0)
-flags.DEFINE_string("dataset", "lines32", "Without --ae_dir: the dataset whose pixels to "
-                    "classify (lines32, mnist32, ..., tfds:NAME, folder:PATH).")
-flags.DEFINE_list("classes", [], "Without --ae_dir: keep only these classes.")
-flags.DEFINE_string("data_dir", None, "TensorFlow Datasets folder (default: the run's).")
-flags.DEFINE_string("train_dir", "./experiments", "Without --ae_dir: where "
-                    "DATASET/FullyConnected/classify.json is written.")
-flags.DEFINE_integer("batch", 64, "Batch size.", lower_bound=1)
-flags.DEFINE_float("lr", 1e-4, "Learning rate (the reference's classifier_fc.py).",
-                   lower_bound=0.0)
-flags.DEFINE_integer("total_kimg", 1 << 14, "Training duration in kimg.", lower_bound=1)
-flags.DEFINE_integer("report_kimg", 1 << 6, "Log the accuracies every this many kimg.",
-                     lower_bound=1)
-flags.DEFINE_integer("seed", 0, "Seed of the classifier's initialisation and batches.")
+
+
+def define_flags():
+    """The binary's flags (defined when it runs, so that its functions import freely)."""
+    flags.DEFINE_string("ae_dir", None, "Run directory of the autoencoder whose latent codes "
+                        "to classify (default: classify the pixels of --dataset).")
+    flags.DEFINE_float("smoothing", None, "Label smoothing amount (default: 0.1 on pixels, as "
+                       "the reference's classify_fc.py; 0 on latent codes).",
+                       lower_bound=0.0, upper_bound=1.0)
+    flags.DEFINE_string("dataset", "lines32", "Without --ae_dir: the dataset whose pixels to "
+                        "classify (lines32, mnist32, ..., tfds:NAME, folder:PATH).")
+    flags.DEFINE_list("classes", [], "Without --ae_dir: keep only these classes.")
+    flags.DEFINE_string("data_dir", None, "TensorFlow Datasets folder (default: the run's).")
+    flags.DEFINE_string("train_dir", "./experiments", "Without --ae_dir: where "
+                        "DATASET/FullyConnected/classify.json is written.")
+    flags.DEFINE_integer("batch", 64, "Batch size.", lower_bound=1)
+    flags.DEFINE_float("lr", 1e-4, "Learning rate (the reference's classifier_fc.py).",
+                       lower_bound=0.0)
+    flags.DEFINE_integer("total_kimg", 1 << 14, "Training duration in kimg.", lower_bound=1)
+    flags.DEFINE_integer("report_kimg", 1 << 6, "Log the accuracies every this many kimg.",
+                         lower_bound=1)
+    flags.DEFINE_integer("seed", 0, "Seed of the classifier's initialisation and batches.")
 
 
 def single_layer_classifier(input_size, nclass):
@@ -168,6 +172,7 @@ def main():
 
 
 def run(prog="acai-classify"):
+    define_flags()
     cli.run(main, prog)
 
 

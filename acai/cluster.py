@@ -23,15 +23,19 @@ from acai.lib import cli
 from acai.lib.evaluation import encode_dataset
 
 FLAGS = flags.FLAGS
-flags.DEFINE_string("ae_dir", None, "Run directory of the autoencoder to evaluate.")
-flags.DEFINE_integer("n_init", 10, "Number of k-means restarts (the reference: 1000).",
-                     lower_bound=1)
-flags.DEFINE_bool("use_svd", True, "Whiten the latent codes (SVD of the train codes).")
-flags.DEFINE_integer("max_iter", 1000, "Most k-means iterations per restart.",
-                     lower_bound=1)
-flags.DEFINE_integer("seed", 0, "Seed of k-means.")
-flags.DEFINE_integer("batch", 64, "Batch size to encode with.", lower_bound=1)
-flags.DEFINE_string("data_dir", None, "TensorFlow Datasets folder (default: the run's).")
+
+
+def define_flags():
+    """The binary's flags (defined when it runs, so that its functions import freely)."""
+    flags.DEFINE_string("ae_dir", None, "Run directory of the autoencoder to evaluate.")
+    flags.DEFINE_integer("n_init", 10, "Number of k-means restarts (the reference: 1000).",
+                         lower_bound=1)
+    flags.DEFINE_bool("use_svd", True, "Whiten the latent codes (SVD of the train codes).")
+    flags.DEFINE_integer("max_iter", 1000, "Most k-means iterations per restart.",
+                         lower_bound=1)
+    flags.DEFINE_integer("seed", 0, "Seed of k-means.")
+    flags.DEFINE_integer("batch", 64, "Batch size to encode with.", lower_bound=1)
+    flags.DEFINE_string("data_dir", None, "TensorFlow Datasets folder (default: the run's).")
 
 
 def whiten(train, test, eps=1e-5):
@@ -106,6 +110,7 @@ def main():
 
 
 def run(prog="acai-cluster"):
+    define_flags()
     cli.run(main, prog)
 
 

@@ -23,10 +23,14 @@ from acai.lib import cli
 from acai.lib.export import ExportError, check_export_dir, export, staging_check
 
 FLAGS = flags.FLAGS
-flags.DEFINE_string("run", None, "Run directory (the folder holding config.json).")
-flags.DEFINE_string("export_dir", None, "Folder to write the SavedModel to; replaced if it "
-                    "holds an earlier export.")
-flags.DEFINE_string("data_dir", None, "TFDS folder, if not the one of the run.")
+
+
+def define_flags():
+    """The binary's flags (defined when it runs, so that its functions import freely)."""
+    flags.DEFINE_string("run", None, "Run directory (the folder holding config.json).")
+    flags.DEFINE_string("export_dir", None, "Folder to write the SavedModel to; replaced if it "
+                        "holds an earlier export.")
+    flags.DEFINE_string("data_dir", None, "TFDS folder, if not the one of the run.")
 
 
 def main():
@@ -47,6 +51,7 @@ def main():
 
 
 def run(prog="acai-export"):
+    define_flags()
     cli.run(main, prog)
 
 

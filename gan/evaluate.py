@@ -19,14 +19,18 @@ from gan.classifier import classifier_dir, get_classifier
 from gan.frechet import SampleQuality
 
 FLAGS = flags.FLAGS
-flags.DEFINE_string("run", None, "Run directory of the GAN (the folder with config.json).")
-flags.DEFINE_integer("count", 5000, "Real and generated images compared.", lower_bound=2)
-flags.DEFINE_string("inception", None, "Inception-v3 SavedModel folder: also compute "
-                    "the standard FID (see gan/frechet.py for its calling convention).")
-flags.DEFINE_string("data_dir", None, "TensorFlow Datasets folder (default: the run's).")
-flags.DEFINE_integer("seed", 0, "Seed of the real sample and of the generator's z.")
-flags.DEFINE_integer("classifier_kimg", 64, "Training of the classifier, when it has "
-                     "none yet (kimg).", lower_bound=1)
+
+
+def define_flags():
+    """The binary's flags (defined when it runs, so that its functions import freely)."""
+    flags.DEFINE_string("run", None, "Run directory of the GAN (the folder with config.json).")
+    flags.DEFINE_integer("count", 5000, "Real and generated images compared.", lower_bound=2)
+    flags.DEFINE_string("inception", None, "Inception-v3 SavedModel folder: also compute "
+                        "the standard FID (see gan/frechet.py for its calling convention).")
+    flags.DEFINE_string("data_dir", None, "TensorFlow Datasets folder (default: the run's).")
+    flags.DEFINE_integer("seed", 0, "Seed of the real sample and of the generator's z.")
+    flags.DEFINE_integer("classifier_kimg", 64, "Training of the classifier, when it has "
+                         "none yet (kimg).", lower_bound=1)
 
 
 def evaluate(model, spec, run_dir, *, count=5000, inception=None, seed=0,
@@ -58,6 +62,7 @@ def main():
 
 
 def run(prog="gan-evaluate"):
+    define_flags()
     cli.run(main, prog)
 
 

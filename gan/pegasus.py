@@ -50,23 +50,25 @@ BATCH = 256
 INTERPOLATION_ROWS = 8
 
 
-flags.DEFINE_string("run", None, "Run directory of the GAN.")
-flags.DEFINE_string("ae_dir", None, "Run directory of an autoencoder (e.g. ACAI) to "
-                    "search through its latent mixes too.")
-flags.DEFINE_list("classes", None, "The two classes to mix, names or indices, "
-                  "e.g. horse,bird.")
-flags.DEFINE_integer("count", 10000, "Images scored per method.", lower_bound=1)
-flags.DEFINE_integer("top", 64, "Best images kept per method.", lower_bound=1)
-flags.DEFINE_integer("steps", 9, "Columns of the interpolations.", lower_bound=2)
-flags.DEFINE_list("alphas", ["0.1", "0.2", "0.3", "0.4", "0.5", "0.6", "0.7", "0.8",
-                             "0.9"], "Latent mixing coefficients of --ae_dir.")
-flags.DEFINE_string("output", None, "Output folder (default: RUN/pegasus).")
-flags.DEFINE_string("classifier_dir", None, "Folder of the scoring classifier "
-                    "(default: <dataset folder>/classifier beside the run).")
-flags.DEFINE_integer("classifier_kimg", 64, "Training of the classifier, when it has "
-                     "none yet (kimg).", lower_bound=1)
-flags.DEFINE_string("data_dir", None, "TensorFlow Datasets folder (default: the run's).")
-flags.DEFINE_integer("seed", 0, "Seed of the samples and of the image pairs.")
+def define_flags():
+    """The binary's flags (defined when it runs, so that its functions import freely)."""
+    flags.DEFINE_string("run", None, "Run directory of the GAN.")
+    flags.DEFINE_string("ae_dir", None, "Run directory of an autoencoder (e.g. ACAI) to "
+                        "search through its latent mixes too.")
+    flags.DEFINE_list("classes", None, "The two classes to mix, names or indices, "
+                      "e.g. horse,bird.")
+    flags.DEFINE_integer("count", 10000, "Images scored per method.", lower_bound=1)
+    flags.DEFINE_integer("top", 64, "Best images kept per method.", lower_bound=1)
+    flags.DEFINE_integer("steps", 9, "Columns of the interpolations.", lower_bound=2)
+    flags.DEFINE_list("alphas", ["0.1", "0.2", "0.3", "0.4", "0.5", "0.6", "0.7", "0.8",
+                                 "0.9"], "Latent mixing coefficients of --ae_dir.")
+    flags.DEFINE_string("output", None, "Output folder (default: RUN/pegasus).")
+    flags.DEFINE_string("classifier_dir", None, "Folder of the scoring classifier "
+                        "(default: <dataset folder>/classifier beside the run).")
+    flags.DEFINE_integer("classifier_kimg", 64, "Training of the classifier, when it has "
+                         "none yet (kimg).", lower_bound=1)
+    flags.DEFINE_string("data_dir", None, "TensorFlow Datasets folder (default: the run's).")
+    flags.DEFINE_integer("seed", 0, "Seed of the samples and of the image pairs.")
 
 
 # ----------------------------------------------------------------------------
@@ -303,6 +305,7 @@ def main():
 
 
 def run(prog="gan-pegasus"):
+    define_flags()
     cli.run(main, prog)
 
 

@@ -1,13 +1,32 @@
-"""Shared test helpers: small models on the lines data, and a clean Keras state."""
+"""Shared test helpers: the repository, running its binaries, small models on the lines
+data, and a clean Keras state.
+
+Tiers: `pytest -m "not slow"` is the fast tier (every model's behaviour in process);
+tests marked slow start binaries in subprocesses or train for longer.
+"""
+
+import os
+import subprocess
+import sys
 
 import keras
 import pytest
 import tensorflow as tf
 
-from acai import data
+from acai.lib import data
 
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # A small version of the paper's lines configuration, fast enough for a 2-core CI.
-SMALL = dict(latent=8, depth=8, scales=3)
+SMALL = dict(latent=8, depth=8, latent_width=4)
+# A tiny baseline on lines32 for the binaries: 32 steps of 32 images per kimg.
+TINY = ["--model=baseline", "--dataset=lines32", "--latent_width=4", "--depth=8",
+        "--latent=8", "--batch=32", "--seed=1"]
+TINY_RUN = os.path.join("lines32", "AEBaseline_depth8_latent8_scales3")
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "slow: starts binaries or trains for long; "
+                            "deselect with -m 'not slow' for the fast tier")
 
 
 @pytest.fixture(autouse=True)
@@ -24,8 +43,31 @@ def lines32():
     return data.get_dataset("lines32")
 
 
+def run_module(module, *args, timeout=300, env=None):
+    """Runs `python -m module args` from the repository; -> CompletedProcess (text)."""
+    return subprocess.run([sys.executable, "-m", module, *args], cwd=REPO,
+                          capture_output=True, text=True, timeout=timeout,
+                          env=None if env is None else {**os.environ, **env})
+
+
+def start_module(module, *args):
+    """Starts `python -m module args` from the repository; -> Popen (text pipes)."""
+    return subprocess.Popen([sys.executable, "-m", module, *args], cwd=REPO,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def error_line(result):
+    """A binary's error: one line, no traceback, non-zero status; -> that line."""
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr, result.stderr[-2000:]
+    return result.stderr.strip().splitlines()[-1]
+
+
 def train_steps(model, spec, steps, batch=32, seed=0):
-    """Runs `steps` train steps; returns the per-step logs as a list of float dicts."""
+    """Runs `steps` train steps (compiling the model first if needed); returns the
+    per-step logs as a list of float dicts."""
+    if not model.compiled:
+        model.compile()
     step = tf.function(model.train_step)
     history = []
     for x, label in spec.train(batch, seed=seed).take(steps):

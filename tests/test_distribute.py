@@ -5,11 +5,12 @@ subprocess (this test's own process keeps one device for the other tests).
 """
 
 import json
-import os
 import subprocess
 import sys
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+import pytest
+
+from conftest import REPO
 
 SCRIPT = r"""
 import json, sys
@@ -17,8 +18,9 @@ import tensorflow as tf
 cpu = tf.config.list_physical_devices("CPU")[0]
 tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
 import numpy as np
-from acai import data, training
-from acai.runs import build
+from acai.lib import data, training
+from acai.lib.run import Run, read_metrics
+from acai.registry import build
 
 spec = data.get_dataset("lines32")
 mirrored = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
@@ -32,12 +34,13 @@ for name in sys.argv[1:]:
     for label, strategy in (("default", tf.distribute.get_strategy()), ("mirrored", mirrored)):
         with strategy.scope():
             model = build(name, spec, config)
+            model.compile()
         for variable, value in zip(model.weights, reference.weights):
             variable.assign(value)  # The same start for both.
-        run = training.Run(sys.argv[0] + "/" + label, "lines32", name, config)
+        run = Run(sys.argv[0] + "/" + label, "lines32", name, config)
         training.train(model, spec, run, batch=32, total_kimg=1, report_kimg=1, seed=0,
-                       verbose=False, strategy=strategy)
-        results[label] = (training.read_metrics(run.path)[-1],
+                       verbose=False, evaluate=None)
+        results[label] = (read_metrics(run.path)[-1],
                           [v.numpy() for v in model.trainable_variables])
     (logs_a, weights_a), (logs_b, weights_b) = results["default"], results["mirrored"]
     out[name] = {
@@ -63,6 +66,7 @@ def run_script(tmp_path, *models):
     return json.loads(line[len("RESULT "):])
 
 
+@pytest.mark.slow
 def test_mirrored_on_two_cpus_matches_one_device(tmp_path):
     """32 steps of 32 images; the replicas see 16 each. The baseline has no noise, so
     its losses and weights must match one device's; DCGAN's z are drawn per replica, so its

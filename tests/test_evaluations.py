@@ -8,12 +8,13 @@ import sys
 import numpy as np
 import pytest
 
-from acai import cluster, data, lines, training
+from acai import cluster
+from acai.lib import data, lines, training
 from acai.classify import accuracy_of, train_classifier
+from acai.lib.run import Run
 from acai.models import Baseline
-from conftest import SMALL
+from conftest import REPO, SMALL
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def gaussian_blobs(n, nclass=10, dim=16, spread=20.0, seed=0):
@@ -104,11 +105,12 @@ def last_number(result, prefix):
     return value
 
 
+@pytest.mark.slow
 def test_binaries_end_to_end_and_errors(tmp_path, lines32):
     config = dict(model="baseline", dataset="lines32", classes=[], batch=32, lr=1e-3,
                   latent=8, latent_width=4, depth=8, seed=0)
     model = Baseline((32, 32, 1), 10, lr=1e-3, seed=0, **SMALL)
-    run = training.Run(str(tmp_path), "lines32", model.experiment_name(), config)
+    run = Run(str(tmp_path), "lines32", model.experiment_name(), config)
     training.train(model, lines32, run, batch=32, total_kimg=1, report_kimg=1, seed=0,
                    verbose=False)
 

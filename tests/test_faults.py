@@ -3,32 +3,25 @@
 import glob
 import os
 import signal
-import subprocess
-import sys
 import time
 
 import pytest
 import tensorflow as tf
 
-from acai import training
+from acai.lib import training
+from acai.lib.run import Run, RunError, read_metrics
 from acai.models import Baseline
-from conftest import SMALL
+from conftest import SMALL, TINY, error_line, run_module, start_module
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-# A tiny baseline on lines32: 32 steps of 32 images per kimg.
-TINY = ["--model=baseline", "--dataset=lines32", "--latent_width=4", "--depth=8",
-        "--latent=8", "--batch=32", "--seed=1"]
 RUN_NAME = os.path.join("lines32", "AEBaseline_depth8_latent8_scales3")
 
 
 def start_binary(*args, module="acai.train"):
-    return subprocess.Popen([sys.executable, "-m", module, *args], cwd=REPO,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return start_module(module, *args)
 
 
 def run_binary(*args, module="acai.train"):
-    return subprocess.run([sys.executable, "-m", module, *args], cwd=REPO,
-                          capture_output=True, text=True, timeout=300)
+    return run_module(module, *args)
 
 
 def read(path):
@@ -51,13 +44,7 @@ def saved_nimg(run_dir):
     return int(tf.train.load_variable(latest, "nimg/.ATTRIBUTES/VARIABLE_VALUE"))
 
 
-def error_line(result):
-    """The binary's error: one line, no traceback, non-zero status."""
-    assert result.returncode != 0
-    assert "Traceback" not in result.stderr, result.stderr[-2000:]
-    return result.stderr.strip().splitlines()[-1]
-
-
+@pytest.mark.slow
 def test_sigterm_writes_a_checkpoint_and_the_same_command_resumes(tmp_path):
     flags = TINY + [f"--train_dir={tmp_path}", "--total_kimg=2", "--report_kimg=2"]
     run_dir = tmp_path / RUN_NAME
@@ -74,7 +61,7 @@ def test_sigterm_writes_a_checkpoint_and_the_same_command_resumes(tmp_path):
 
     result = run_binary(*flags)
     assert result.returncode == 0, result.stderr[-2000:]
-    assert f"Resumed {run_dir} at kimg={training._kimg(stopped_at)}" in result.stderr
+    assert f"Resumed {run_dir} at kimg={training.kimg_text(stopped_at)}" in result.stderr
     # It went on from there, to total_kimg and no further, reporting on the kimg grid.
     assert saved_nimg(run_dir) == 2048
     latest = tf.train.latest_checkpoint(str(run_dir / "ckpt"))
@@ -82,9 +69,10 @@ def test_sigterm_writes_a_checkpoint_and_the_same_command_resumes(tmp_path):
     steps = tf.train.load_variable(
         latest, "model/optimizer_ae/_iterations/.ATTRIBUTES/VARIABLE_VALUE")
     assert steps == 2048 // 32
-    assert [entry["kimg"] for entry in training.read_metrics(str(run_dir))] == [2]
+    assert [entry["kimg"] for entry in read_metrics(str(run_dir))] == [2]
 
 
+@pytest.mark.slow
 def test_sigkill_resumes_from_the_last_complete_checkpoint(tmp_path):
     flags = TINY + [f"--train_dir={tmp_path}", "--total_kimg=3", "--report_kimg=1"]
     run_dir = tmp_path / RUN_NAME
@@ -99,25 +87,27 @@ def test_sigkill_resumes_from_the_last_complete_checkpoint(tmp_path):
         process.communicate()
         assert process.returncode == -signal.SIGKILL
         # Whatever the state file names is complete.
-        tf.train.Checkpoint(model=Baseline((32, 32, 1), 10, **SMALL)).read(
+        model = Baseline((32, 32, 1), 10, **SMALL)
+        model.compile()
+        tf.train.Checkpoint(model=model).read(
             tf.train.latest_checkpoint(str(run_dir / "ckpt"))).expect_partial()
     result = run_binary(*flags)
     assert result.returncode == 0, result.stderr[-2000:]
     assert "Resumed" in result.stderr
     assert saved_nimg(run_dir) == 3 * 1024
-    assert [entry["kimg"] for entry in training.read_metrics(str(run_dir))] == [1, 2, 3]
+    assert [entry["kimg"] for entry in read_metrics(str(run_dir))] == [1, 2, 3]
 
 
 def test_damaged_checkpoint_stops_with_one_line(tmp_path, lines32):
     model = Baseline((32, 32, 1), 10, lr=1e-3, **SMALL)
-    run = training.Run(str(tmp_path), "lines32", model.experiment_name(), {"model": "t"})
+    run = Run(str(tmp_path), "lines32", model.experiment_name(), {"model": "t"})
     kwargs = dict(batch=32, report_kimg=1, seed=0, verbose=False)
     training.train(model, lines32, run, total_kimg=2, **kwargs)
     data_file, = glob.glob(os.path.join(run.checkpoint_dir, "ckpt-2.data-*"))
     with open(data_file, "r+b") as f:
         f.truncate(os.path.getsize(data_file) // 2)
     fresh = Baseline((32, 32, 1), 10, lr=1e-3, **SMALL)
-    with pytest.raises(training.RunError, match=r"cannot restore the checkpoint .*ckpt-2 "
+    with pytest.raises(RunError, match=r"cannot restore the checkpoint .*ckpt-2 "
                        r"\(.*\); it is damaged: delete .*ckpt-2\.\* to resume from .*ckpt-1"):
         training.train(fresh, lines32, run, total_kimg=3, **kwargs)
     # Deleting it, as the message says, resumes from the previous checkpoint.
@@ -127,28 +117,43 @@ def test_damaged_checkpoint_stops_with_one_line(tmp_path, lines32):
     assert int(fresh.optimizer_ae.iterations) == 3 * 1024 // 32
 
 
+@pytest.mark.slow
 def test_unwritable_train_dir_is_one_line(tmp_path):
     blocker = tmp_path / "a_file"
     blocker.write_text("")
-    with pytest.raises(training.RunError, match="cannot create the run directory"):
-        training.Run(str(blocker), "lines32", "AE", {}).prepare()
+    with pytest.raises(RunError, match="cannot create the run directory"):
+        Run(str(blocker), "lines32", "AE", {}).prepare()
     if os.geteuid() != 0:  # root writes through permissions
         locked = tmp_path / "locked"
         locked.mkdir(mode=0o500)
-        with pytest.raises(training.RunError, match="cannot create the run directory"):
-            training.Run(str(locked), "lines32", "AE", {}).prepare()
+        with pytest.raises(RunError, match="cannot create the run directory"):
+            Run(str(locked), "lines32", "AE", {}).prepare()
     line = error_line(run_binary(*TINY, f"--train_dir={blocker}", "--total_kimg=1"))
     assert line.startswith("acai.train: error: cannot create the run directory")
 
 
+@pytest.mark.slow
 def test_missing_run_for_evaluation_is_one_line(tmp_path):
     line = error_line(run_binary(f"--ae_dir={tmp_path / 'nope'}", module="acai.cluster"))
     assert line.startswith("acai.cluster: error: no run at")
 
 
+@pytest.mark.slow
+def test_evaluation_commands_refuse_another_kind_of_run(tmp_path):
+    """An evaluation command given a run of a kind it cannot use: one line saying so."""
+    run_dir = tmp_path / "lines32" / "DCGAN"
+    run_dir.mkdir(parents=True)
+    (run_dir / "config.json").write_text('{"model": "dcgan", "dataset": "lines32"}')
+    for module, flag in (("acai.classify", "--ae_dir"), ("acai.cluster", "--ae_dir"),
+                         ("vae.sample", "--run")):
+        line = error_line(run_binary(f"{flag}={run_dir}", module=module))
+        assert "is a 'dcgan' model, not an autoencoder" in line or "not a VAE" in line, line
+        assert line.startswith(f"{module}: error: the run at"), line
+
+
 def test_multi_worker_without_tf_config_is_refused(monkeypatch):
     monkeypatch.delenv("TF_CONFIG", raising=False)
-    with pytest.raises(training.RunError, match="needs the TF_CONFIG"):
+    with pytest.raises(RunError, match="needs the TF_CONFIG"):
         training.make_strategy("multi_worker")
-    with pytest.raises(training.RunError, match="unknown strategy"):
+    with pytest.raises(RunError, match="unknown strategy"):
         training.make_strategy("nope")

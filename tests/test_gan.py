@@ -11,14 +11,20 @@ import pytest
 import tensorflow as tf
 import tensorflow_datasets as tfds
 
-from acai import data
-from acai.runs import build
-from conftest import train_steps
+from acai.lib import data
+from acai import registry
+from conftest import REPO, train_steps
 from gan.models import DCGAN, SNGAN
 from gan.models.dcgan import cross_entropy
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TINY = dict(depth=4, lr=2e-4, z_dim=None)
+
+
+def build(name, spec, config):
+    """The model, compiled (its optimisers exist: its steps may be called)."""
+    model = registry.build(name, spec, config)
+    model.compile()
+    return model
 
 
 def values(variables):
@@ -152,6 +158,7 @@ def test_n_critic_updates_the_generator_every_n_steps(lines32):
     assert all(np.isfinite(h["loss_disc"]) for h in history)
 
 
+@pytest.mark.slow
 def test_gan_train_binary_runs_resumes_and_draws(tmp_path):
     args = [sys.executable, "-m", "gan.train", "--dataset=lines32", "--depth=4",
             "--conditional", f"--train_dir={tmp_path}", "--report_kimg=1", "--batch=32",

@@ -11,12 +11,13 @@ import pytest
 import tensorflow as tf
 from PIL import Image
 
-from acai import data, training
+from acai.lib import data
+from acai.lib.run import Run, dataset_dirname
 from acai.models import Baseline
 from gan import classifier as gan_classifier
+from conftest import REPO
 from gan import evaluate, frechet, pegasus
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PER_CLASS = 120  # 12 of each class are held out for the test split.
 
 
@@ -225,6 +226,7 @@ def run_module(module, *args):
                           capture_output=True, text=True, timeout=300)
 
 
+@pytest.mark.slow
 def test_evaluate_uses_the_classifier_beside_the_run(spec, classifier, tmp_path):
     run_dir = tmp_path / "folder-data" / "GAN"
     assert evaluate.classifier_dir(str(run_dir)) == str(tmp_path / "folder-data" / "classifier")
@@ -235,6 +237,7 @@ def test_evaluate_uses_the_classifier_beside_the_run(spec, classifier, tmp_path)
     assert result["classifier_test_accuracy"] == classifier.test_accuracy
 
 
+@pytest.mark.slow
 def test_evaluate_missing_run(tmp_path):
     result = run_module("gan.evaluate", f"--run={tmp_path / 'nope'}")
     assert result.returncode != 0 and "Traceback" not in result.stderr
@@ -242,12 +245,13 @@ def test_evaluate_missing_run(tmp_path):
     assert last.startswith("gan.evaluate: error: no run at"), result.stderr[-2000:]
 
 
+@pytest.mark.slow
 def test_pegasus_through_an_autoencoder(folder, spec, classifier, tmp_path):
     dataset = f"folder:{folder}"
     config = dict(model="baseline", dataset=dataset, classes=[], batch=32, lr=1e-3,
                   latent=8, latent_width=4, depth=8, seed=0)
-    model = Baseline((32, 32, 3), 2, lr=1e-3, seed=0, latent=8, depth=8, scales=3)
-    run = training.Run(str(tmp_path), training.dataset_dirname(dataset), "ae", config)
+    model = Baseline((32, 32, 3), 2, lr=1e-3, seed=0, latent=8, depth=8, latent_width=4)
+    run = Run(str(tmp_path), dataset_dirname(dataset), "ae", config)
     run.prepare()
     tf.train.Checkpoint(model=model).save(os.path.join(run.checkpoint_dir, "ckpt"))
     # The classifier beside the run is the one trained above: no training in the binary.

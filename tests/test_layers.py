@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from acai import layers
+from acai.lib import layers
 
 
 @pytest.mark.parametrize("scales,colors,latent", [(2, 1, 16), (3, 3, 2), (4, 1, 16)])

@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from acai import lines
+from acai.lib import lines
 
 TWO_PI = 2 * math.pi
 

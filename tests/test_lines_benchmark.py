@@ -1,13 +1,13 @@
 """acai.lines_benchmark: trains each model in its own process, scores, and resumes."""
 
 import math
-import os
 import subprocess
 import sys
 import time
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+import pytest
 
+from conftest import REPO
 
 def run_benchmark(train_dir):
     return subprocess.run(
@@ -26,6 +26,7 @@ def table_rows(markdown):
     return rows
 
 
+@pytest.mark.slow
 def test_benchmark_writes_table_and_figure_then_skips_training(tmp_path):
     result = run_benchmark(tmp_path)
     assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
@@ -52,6 +53,7 @@ def test_benchmark_writes_table_and_figure_then_skips_training(tmp_path):
     assert elapsed < 60, elapsed
 
 
+@pytest.mark.slow
 def test_unknown_model_is_a_usage_error(tmp_path):
     result = subprocess.run(
         [sys.executable, "-m", "acai.lines_benchmark", f"--train_dir={tmp_path}",

@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from acai.models import ACAI, MODELS, Baseline
+from acai.models import ACAI, Baseline
+from acai.registry import MODELS
 from conftest import SMALL, mean_of, train_steps
 
 first = lambda h: h[:20]  # noqa: E731
@@ -36,11 +37,11 @@ def test_latent_probe_learns_from_an_informative_latent(lines32):
 
 
 def test_acai_defaults_and_experiment_name():
-    model = ACAI((32, 32, 1), 10, latent=16, depth=16, scales=4)
-    assert (model.advweight, model.reg, model.params["advdepth"]) == (0.5, 0.2, 16)
+    model = ACAI((32, 32, 1), 10, latent=16, depth=16, latent_width=2)
+    assert (model.advweight, model.reg, model.advdepth, model.critic_depth) == (0.5, 0.2, 0, 16)
     assert model.experiment_name() == (
         "ACAI_advdepth16_advweight0.5_depth16_latent16_reg0.2_scales4")
-    assert Baseline((32, 32, 1), 10, latent=16, depth=16, scales=4).experiment_name() == (
+    assert Baseline((32, 32, 1), 10, latent=16, depth=16, latent_width=2).experiment_name() == (
         "AEBaseline_depth16_latent16_scales4")
     assert set(MODELS) >= {"acai", "baseline"}
 

@@ -1,18 +1,18 @@
 """The VAE with a flat latent (--latent_dim), vae.train and vae.sample."""
 
-import os
 import subprocess
 import sys
 
 import numpy as np
+import pytest
 
-from acai import training
-from acai.evaluation import AutoEncoderEvaluation
-from acai.runs import build, load_run
-from conftest import SMALL, mean_of, train_steps
+from acai.lib import training
+from acai.lib.evaluation import AutoEncoderEvaluation
+from acai.lib.run import Run
+from acai.registry import build, load_run
+from conftest import REPO, SMALL, mean_of, train_steps
 from vae.model import VAE
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def test_flat_latent_trains_and_encodes_to_two_values(lines32):
@@ -44,11 +44,12 @@ def run_sample(*args):
                           capture_output=True, text=True, timeout=300)
 
 
+@pytest.mark.slow
 def test_sample_draws_a_finished_run_and_fails_cleanly(tmp_path, lines32):
     config = dict(model="vae", dataset="lines32", classes=[], batch=32, lr=1e-3, latent=8,
                   latent_width=4, depth=8, seed=0, latent_dim=2, beta=None)
     model = build("vae", lines32, config)
-    run = training.Run(str(tmp_path), "lines32", model.experiment_name(), config)
+    run = Run(str(tmp_path), "lines32", model.experiment_name(), config)
     training.train(model, lines32, run, batch=32, total_kimg=1, report_kimg=1,
                    evaluate=AutoEncoderEvaluation(model, lines32), seed=0, verbose=False)
     restored, _, _ = load_run(run.path)
@@ -68,6 +69,7 @@ def test_sample_draws_a_finished_run_and_fails_cleanly(tmp_path, lines32):
     assert len(lines) == 1 and "no run at" in lines[0]
 
 
+@pytest.mark.slow
 def test_vae_train_binary_with_a_flat_latent(tmp_path):
     result = subprocess.run(
         [sys.executable, "-m", "vae.train", "--dataset=lines32", "--latent_width=4",

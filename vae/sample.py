@@ -25,13 +25,18 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (after choosing the backend)
 
 FLAGS = flags.FLAGS
-flags.DEFINE_string("run", None, "Run directory (the folder holding config.json).")
-flags.DEFINE_string("out", None, "Output folder (default: RUN/images).")
-flags.DEFINE_integer("seed", 0, "Seed of the prior samples.")
-flags.DEFINE_integer("map_size", 20, "Rows and columns of the latent map.", lower_bound=2)
-flags.DEFINE_float("map_range", 3.0, "The latent map covers [-range, range]^2.",
-                   lower_bound=0.0)
-flags.DEFINE_string("data_dir", None, "TFDS folder, if not the one of the run.")
+
+
+def define_flags():
+    """The binary's flags (defined when it runs, so that its functions import freely)."""
+    flags.DEFINE_string("run", None, "Run directory (the folder holding config.json).")
+    flags.DEFINE_string("out", None, "Output folder (default: RUN/images).")
+    flags.DEFINE_integer("seed", 0, "Seed of the prior samples.")
+    flags.DEFINE_integer("map_size", 20, "Rows and columns of the latent map.", lower_bound=2)
+    flags.DEFINE_float("map_range", 3.0, "The latent map covers [-range, range]^2.",
+                       lower_bound=0.0)
+    flags.DEFINE_string("data_dir", None, "TFDS folder, if not the one of the run.")
+
 
 GRID = 16
 BATCH = 256
@@ -107,6 +112,7 @@ def main():
 
 
 def run(prog="vae-sample"):
+    define_flags()
     cli.run(main, prog)
 
 

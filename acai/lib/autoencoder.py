@@ -11,7 +11,7 @@ import tensorflow as tf
 
 from acai.lib import layers
 from acai.lib.evaluation import AutoEncoderEvaluation
-from acai.lib.model import Model, minimize, unpack
+from acai.lib.model import Model, minimize
 from acai.lib.params import Param
 
 

@@ -85,7 +85,7 @@ class Model(keras.Model):
       nclass: number of classes of the dataset (0: unlabelled images).
       seed: seeds the model's own noise (initialisation is seeded globally).
       **params: the hyperparameters the class declares (`PARAMS`); each becomes an
-        attribute of the same name, its declared default when not given.
+        attribute of the same name, its declared default when not given (or None).
 
     Class attributes a subclass sets:
       NAME: the start of its experiment name (the reference's run names).
@@ -107,7 +107,8 @@ class Model(keras.Model):
                             f"{', '.join(unknown)}; its parameters: "
                             f"{', '.join(sorted(declarations))}")
         for name, param in declarations.items():
-            value = params.get(name, param.default)
+            value = params.get(name)
+            value = param.default if value is None else value
             param.check(value)
             setattr(self, name, value)
         self.image_shape = tuple(int(n) for n in image_shape)
