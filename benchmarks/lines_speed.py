@@ -18,7 +18,7 @@ from absl import app, flags
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from acai import data, lines  # noqa: E402
+from acai.lib import data, lines  # noqa: E402
 from machine import describe  # noqa: E402
 
 FLAGS = flags.FLAGS

@@ -200,11 +200,27 @@ class MetricsFile(keras.callbacks.Callback):
 
 class ReportLogger(keras.callbacks.Callback):
     """Logs one line per report: kimg, every scalar, and the time the run still needs at
-    this report's speed."""
+    this report's speed; and, early in the run (steps `first` to `last` of its first
+    epoch, after tracing), one line with the speed and the whole run's expected time."""
 
-    def __init__(self, counter):
+    def __init__(self, counter, first=10, last=60):
         super().__init__()
-        self.counter = counter
+        self.counter, self.first, self.last = counter, first, last
+        self.estimated = False
+
+    def on_train_batch_begin(self, batch, logs=None):
+        if self.estimated or batch not in (self.first, self.last):
+            return
+        if batch == self.first:
+            self.start = time.time()
+            return
+        self.estimated = True
+        speed = (self.last - self.first) * self.counter.batch / max(time.time() - self.start,
+                                                                    1e-9)
+        left = self.counter.total - self.counter.start_nimg
+        logging.info("%.0f img/s: kimg %s to %d will take about %s", speed,
+                     kimg_text(self.counter.start_nimg), self.counter.total >> 10,
+                     duration_text(left / speed))
 
     def on_epoch_end(self, epoch, logs=None):
         if not self.counter.complete:
