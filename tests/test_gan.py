@@ -96,21 +96,16 @@ def test_spectral_normalisation_bounds_the_largest_singular_value(cifar_mock):
 
 @pytest.mark.parametrize("name", ["dcgan", "sngan"])
 def test_short_run_lowers_the_discriminator_loss(name, cifar_mock):
-    """DCGAN's whole steps; SN-GAN's D steps alone (G fixed): its normalised D raises its
-    outputs towards the hinge's margin slowly while G moves too."""
+    """D's steps alone (G fixed) lower its loss; the whole steps (D and G, the GAN game,
+    whose D loss need not fall in a few steps) stay finite."""
     spec, batches = cifar_mock
     model = build(name, spec, dict(TINY, depth=8, lr=1e-3))
-    if name == "dcgan":
-        step = tf.function(model.train_step)
-    else:
-        step = tf.function(lambda batch: {"loss_disc": model.discriminator_step(batch[0])[0]})
-    losses = []
-    for batch in batches:
-        for metric in model.metrics:
-            metric.reset_state()
-        losses.append(float(step(batch)["loss_disc"]))
+    step = tf.function(lambda batch: model.discriminator_step(batch[0])[0])
+    losses = [float(step(batch)) for batch in batches]
     assert np.mean(losses[-6:]) < 0.85 * np.mean(losses[:3]), losses
-    assert all(np.isfinite(losses))
+    whole = tf.function(model.train_step)
+    logs = [whole(batch) for batch in batches[:4]]
+    assert all(np.isfinite(float(v)) for entry in logs for v in entry.values()), logs
 
 
 def test_losses_are_the_papers():

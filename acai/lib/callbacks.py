@@ -248,8 +248,10 @@ class Progress(keras.callbacks.Callback):
         if self.bar is None:
             self.first = int(self.counter.nimg)
             total_steps = -(-(self.counter.total - self.first) // self.counter.batch)
+            # The logs are running means already: shown as they are, not averaged again.
+            names = ["kimg"] + [metric.name for metric in self.model.metrics]
             self.bar = keras.utils.Progbar(total_steps, unit_name="step",
-                                           stateful_metrics=None)
+                                           stateful_metrics=names)
             self.done = 0
 
     def on_train_batch_end(self, batch, logs=None):
