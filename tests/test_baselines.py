@@ -274,6 +274,7 @@ def test_vqvae_codebook_state_and_straight_through_gradient(lines32, tmp_path):
 
 # --- Every precision policy ---------------------------------------------------------
 
+@pytest.mark.slow
 @pytest.mark.parametrize("policy", ["mixed_bfloat16", "mixed_float16"])
 @pytest.mark.parametrize("name", sorted(BASELINES))
 def test_train_step_under_mixed_precision(policy, name, lines32):

@@ -23,6 +23,8 @@ from gan.models import GAN as GANModel
 from vae.model import VAE, prior_sample
 
 TIMEOUT = 300
+# Every test here starts the export binaries or a fresh process: the slow tier.
+pytestmark = pytest.mark.slow
 AE = dict(latent=8, latent_width=4, depth=8)  # Latent 4x4x8.
 GAN = dict(depth=8, z_dim=16)
 HAVE_GAN = True

@@ -98,6 +98,7 @@ def test_sigkill_resumes_from_the_last_complete_checkpoint(tmp_path):
     assert [entry["kimg"] for entry in read_metrics(str(run_dir))] == [1, 2, 3]
 
 
+@pytest.mark.slow
 def test_damaged_checkpoint_stops_with_one_line(tmp_path, lines32):
     model = Baseline((32, 32, 1), 10, lr=1e-3, **SMALL)
     run = Run(str(tmp_path), "lines32", model.experiment_name(), {"model": "t"})

@@ -19,6 +19,7 @@ def test_baseline_lowers_its_reconstruction_loss(lines32):
     assert mean_of(history, "loss_ae", last) < 0.5 * mean_of(history, "loss_ae", first)
 
 
+@pytest.mark.slow
 def test_acai_critic_learns_and_autoencoder_reconstructs(lines32):
     model = ACAI((32, 32, 1), 10, lr=1e-3, **SMALL)
     history = train_steps(model, lines32, 200)
@@ -27,6 +28,7 @@ def test_acai_critic_learns_and_autoencoder_reconstructs(lines32):
     assert all(np.isfinite(v) for h in history for v in h.values())
 
 
+@pytest.mark.slow
 def test_latent_probe_learns_from_an_informative_latent(lines32):
     """The probe must rise above chance when the code carries the class."""
     model = Baseline((32, 32, 1), 10, lr=3e-3, **SMALL)

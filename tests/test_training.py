@@ -36,6 +36,7 @@ def scalars_in(summary_dir):
     return found
 
 
+@pytest.mark.slow
 def test_train_reports_checkpoints_and_resumes(tmp_path, lines32):
     model = ACAI((32, 32, 1), 10, lr=1e-3, **SMALL)
     run = make_run(tmp_path, model)
