@@ -2,7 +2,9 @@
 
   acai-cluster --ae_dir=experiments/mnist32/AEBaseline_depth16_latent2_scales3
 
-Encodes one pass over the train split and the test split, flattens the codes, whitens
+Encodes the first 60,000 images of the train split (--train_limit; the reference's cap:
+all of MNIST's and CIFAR-10's, a tenth of SVHN's train+extra) and the test split, flattens
+the codes, whitens
 them with an SVD fitted on the train codes (as the reference's cluster.py), runs k-means
 with as many clusters as the dataset has classes, and scores the clusters of the test
 codes against the labels after the best one-to-one matching of clusters to classes
@@ -23,6 +25,7 @@ from acai.lib import cli
 from acai.lib.evaluation import encode_dataset
 
 FLAGS = flags.FLAGS
+TRAIN_LIMIT = 60000  # The reference clusters the first 60,000 training images.
 
 
 def define_flags():
@@ -35,6 +38,9 @@ def define_flags():
                          lower_bound=1)
     flags.DEFINE_integer("seed", 0, "Seed of k-means.")
     flags.DEFINE_integer("batch", 64, "Batch size to encode with.", lower_bound=1)
+    flags.DEFINE_integer("train_limit", TRAIN_LIMIT, "Cluster the first this many training "
+                         "images (the reference: 60000; SVHN's train+extra has ~604,000).",
+                         lower_bound=1)
     flags.DEFINE_string("data_dir", None, "TensorFlow Datasets folder (default: the run's).")
 
 
@@ -91,7 +97,8 @@ def main():
     if not FLAGS.ae_dir:
         raise ValueError("--ae_dir is required")
     model, spec, config = registry.load_run(FLAGS.ae_dir, FLAGS.data_dir, kind="autoencoder")
-    train, train_labels = encode_dataset(model, spec.train_once(FLAGS.batch))
+    train, train_labels = encode_dataset(model, spec.train_once(FLAGS.batch),
+                                         limit=FLAGS.train_limit)
     logging.info("Encoded %d train images: latents of size %d", *train.shape)
     test, test_labels = encode_dataset(model, spec.test(FLAGS.batch))
     logging.info("Encoded %d test images", len(test))
@@ -102,6 +109,7 @@ def main():
                  result["train_accuracy"], result["test_accuracy"],
                  result["train_objective"], result["test_objective"])
     result.update(dataset=config["dataset"], nclass=spec.nclass, n_init=FLAGS.n_init,
+                  train_limit=FLAGS.train_limit,
                   use_svd=FLAGS.use_svd, seed=FLAGS.seed, train_size=len(train),
                   test_size=len(test), latent_size=int(train.shape[1]))
     with open(os.path.join(FLAGS.ae_dir, "cluster.json"), "w") as f:

@@ -10,6 +10,7 @@ import pytest
 
 from acai import cluster
 from acai.lib import data, lines, training
+from acai.lib.evaluation import encode_dataset
 from acai.classify import accuracy_of, train_classifier
 from acai.lib.run import Run
 from acai.models import Baseline
@@ -39,6 +40,20 @@ def test_train_once_is_one_fixed_pass_with_the_remainder():
     two = data.get_dataset("lines32", classes="angle2,angle5")
     labels = np.concatenate([label.numpy() for _, label in two.train_once(4096)])
     assert set(labels) == {0, 1} and 2000 < len(labels) < 6000
+
+
+def test_encoding_for_clustering_stops_at_the_limit(lines32):
+    """acai-cluster encodes the first --train_limit training images (the reference's
+    60,000), in the split's fixed order, whatever the batch size."""
+    model = Baseline((32, 32, 1), 10, **SMALL)
+    assert cluster.TRAIN_LIMIT == 60000
+    codes, labels = encode_dataset(model, lines32.train_once(64), limit=100)
+    assert codes.shape == (100, 4 * 4 * 8) and labels.shape == (100,)
+    first, first_labels = encode_dataset(model, lines32.train_once(32).take(4))
+    np.testing.assert_allclose(codes, first[:100], rtol=1e-5, atol=1e-6)
+    np.testing.assert_array_equal(labels, first_labels[:100])
+    whole, _ = encode_dataset(model, lines32.train_once(512))
+    assert len(whole) == lines.TRAIN_SAMPLE_SIZE
 
 
 def test_cluster_accuracy_is_invariant_to_label_permutations():

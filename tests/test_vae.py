@@ -87,3 +87,22 @@ def test_vae_train_binary_with_a_flat_latent(tmp_path):
                             text=True, timeout=300)
     assert result.returncode != 0 and "Traceback" not in result.stderr
     assert "vae.train: error: unknown dataset 'nope'" in result.stderr
+
+
+def test_the_probe_reads_the_encoders_code_as_the_reference(lines32):
+    """The paper's VAE trains and evaluates its latent probe on the encoder's output before
+    the posterior's heads (the reference's `encode`), not on the posterior mean."""
+    model = VAE((32, 32, 1), 10, **SMALL)
+    model.compile()
+    x, label = next(iter(lines32.train(16, seed=0)))
+    code = model.encoder(x).numpy()  # Before the step changes the encoder.
+    mean = model.encode(x).numpy()
+    assert not np.allclose(code, mean, atol=1e-3)  # The heads change the code.
+    seen = []
+    model.train_latent_classifier = lambda encode, label: seen.append(encode)
+    model.train_step((x, label))
+    np.testing.assert_allclose(seen[0].numpy(), code, rtol=1e-5, atol=1e-5)
+    code = model.encoder(x).numpy()
+    logits = model.classifier(code)
+    np.testing.assert_array_equal(model.classify_latent(x).numpy(),
+                                  np.argmax(logits.numpy(), axis=-1))

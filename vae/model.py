@@ -40,14 +40,16 @@ class VAE(AutoEncoder):
         loss_ll = log p((x + 1) / 2 | g(z)),  loss_kl = KL(N(mu, s^2) || N(0, I))
     each summed over pixels or code values and averaged over the batch. `encode` is the
     posterior mean (reshaped to the latent shape), `decode` the likelihood's mean mapped
-    back to [-1, 1]: 2 sigmoid(g(z)) - 1. The posterior's heads and the losses are in
+    back to [-1, 1]: 2 sigmoid(g(z)) - 1. The latent probe reads the encoder's code f(x),
+    before the heads, as the reference's. The posterior's heads and the losses are in
     float32 under every precision policy.
 
     With latent_dim > 0 (the classic VAE of the keras.io examples), the two dense heads
     map the encoder's flattened code to a flat latent z of latent_dim values instead, and
     a dense layer maps z back to the decoder's input shape: `encode` is then [B,
     latent_dim], `decode` takes [B, latent_dim], and `latent_shape` is (latent_dim,) (the
-    decoder's input shape is `code_shape`). latent_dim 0 is the paper's VAE, unchanged.
+    decoder's input shape is `code_shape`; the probe reads the flat latent's mean).
+    latent_dim 0 is the paper's VAE, unchanged.
     """
 
     NAME = "VAE"
@@ -101,10 +103,26 @@ class VAE(AutoEncoder):
     def posterior(self, x, training=False):
         """Images -> the mean and log-variance of q(z | x), flat [B, D] (D: latent_dim
         when > 0), float32."""
-        code = tf.cast(self.encoder(x, training=training), tf.float32)
-        code = tf.reshape(code, [-1, self.code_size])
+        return self.heads(self.encoder(x, training=training), training=training)
+
+    def heads(self, code, training=False):
+        """The encoder's code -> the posterior's mean and log-variance (flat, float32)."""
+        code = tf.reshape(tf.cast(code, tf.float32), [-1, self.code_size])
         return (self.q_mean(code, training=training),
                 self.q_log_variance(code, training=training))
+
+    def probe_input(self, code, mean):
+        """What the latent probe reads: the encoder's code before the posterior's heads
+        (the reference's `encode`); with a flat latent (not in the reference), its mean."""
+        if self.latent_dim:
+            return tf.reshape(mean, (-1,) + self.latent_shape)
+        return code
+
+    def classify_latent(self, x):
+        code = self.encoder(x, training=False)
+        mean, _ = self.heads(code)
+        logits = self.classifier(self.probe_input(code, mean), training=False)
+        return tf.argmax(logits, axis=-1)
 
     def encode(self, x, training=False):
         mean, _ = self.posterior(x, training=training)
@@ -124,7 +142,8 @@ class VAE(AutoEncoder):
     def train_step(self, data):
         x, label = unpack(data)
         with tf.GradientTape() as tape:
-            mean, log_variance = self.posterior(x, training=True)
+            code = self.encoder(x, training=True)
+            mean, log_variance = self.heads(code, training=True)
             noise = keras.random.normal(tf.shape(mean), seed=self.seed_generator)
             z = mean + tf.exp(0.5 * log_variance) * noise
             loss_ll = bernoulli_log_likelihood(x, self.logits(z, training=True))
@@ -132,7 +151,7 @@ class VAE(AutoEncoder):
             elbo = loss_ll - self.beta * loss_kl
             loss_vae = -elbo
         minimize(self.optimizer_ae, tape, loss_vae, self.ae_variables)
-        self.train_latent_classifier(tf.reshape(mean, (-1,) + self.latent_shape), label)
+        self.train_latent_classifier(self.probe_input(code, mean), label)
         return self.report(loss_kl=loss_kl, loss_ll=loss_ll, elbo=elbo)
 
     # --- Beyond the autoencoder: sampling, and serving both --------------------------

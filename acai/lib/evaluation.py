@@ -98,14 +98,19 @@ class AutoEncoderEvaluation:
         return scalars, self.grids()
 
 
-def encode_dataset(model, dataset):
-    """-> (codes float32 [N, D] flattened, labels int64 [N]) of one pass of `dataset`."""
+def encode_dataset(model, dataset, limit=None):
+    """-> (codes float32 [N, D] flattened, labels int64 [N]) of one pass of `dataset`, or
+    of its first `limit` images."""
     encode = tf.function(lambda x: tf.cast(model.encode(x, training=False), tf.float32),
                          reduce_retracing=True)
-    codes, labels = [], []
+    codes, labels, count = [], [], 0
     for x, label in dataset:
         codes.append(encode(x).numpy().reshape(x.shape[0], -1))
         labels.append(label.numpy())
+        count += len(labels[-1])
+        if limit is not None and count >= limit:
+            break
     if not codes:
         raise ValueError("the dataset is empty")
-    return np.concatenate(codes).astype(np.float32), np.concatenate(labels).astype(np.int64)
+    return (np.concatenate(codes)[:limit].astype(np.float32),
+            np.concatenate(labels)[:limit].astype(np.int64))
