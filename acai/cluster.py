@@ -31,7 +31,8 @@ TRAIN_LIMIT = 60000  # The reference clusters the first 60,000 training images.
 def define_flags():
     """The binary's flags (defined when it runs, so that its functions import freely)."""
     flags.DEFINE_string("ae_dir", None, "Run directory of the autoencoder to evaluate.")
-    flags.DEFINE_integer("n_init", 10, "Number of k-means restarts (the reference: 1000).",
+    flags.DEFINE_integer("n_init", 10, "Number of k-means restarts (the reference: 1000, "
+                         "about 35 minutes for MNIST's 256-value codes on 2 cores).",
                          lower_bound=1)
     flags.DEFINE_bool("use_svd", True, "Whiten the latent codes (SVD of the train codes).")
     flags.DEFINE_integer("max_iter", 1000, "Most k-means iterations per restart.",

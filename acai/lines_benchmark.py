@@ -48,8 +48,8 @@ flags.DEFINE_integer("depth", 16, "Depth of the first convolution (the paper's: 
                      lower_bound=1)
 flags.DEFINE_integer("latent", 16, "Latent depth (the paper's: 16).", lower_bound=1)
 flags.DEFINE_integer("latent_width", 2, "Latent width (the paper's: 2).", lower_bound=1)
-flags.DEFINE_string("precision", "auto", "Passed to acai.train: auto, float32, "
-                    "mixed_float16 or mixed_bfloat16.")
+flags.DEFINE_string("precision", "float32", "Passed to acai.train: float32 (the paper's "
+                    "numbers), auto, mixed_float16 or mixed_bfloat16.")
 flags.DEFINE_bool("train", True, "Train the unfinished models; --notrain only scores the "
                   "runs that are finished.")
 
