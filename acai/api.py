@@ -2,7 +2,8 @@
 
     from acai import api
 
-    model = api.load("experiments/lines32/ACAI_advdepth16_advweight0.5_depth16_latent16_reg0.2_scales4")
+    model = api.load("experiments/lines32/ACAI_advdepth16_advweight0.5_depth16_"
+                     "latent16_reg0.2_scales4")
     z = model.encode(images)                         # images [N, 32, 32, 1] in [-1, 1]
     reconstructions = model.decode(z)
     path, codes = model.interpolate(images[0], images[1], steps=16)

@@ -8,8 +8,8 @@ run's encoder, which stays frozen. Without: its classify_fc.py, the same layer o
 pixels of --dataset (with its label smoothing). The codes (or pixels) of one pass over the
 train split and of the test split are computed once, up front; training draws shuffled
 batches from them (Keras' fit). Adam, learning rate decayed by 10x every half of
-training, as the reference. The last line printed is `test accuracy: NN.NN`; the result is also written to
-classify.json in the run directory (or, without --ae_dir, in
+training, as the reference. The last line printed is `test accuracy: NN.NN`; the result
+is also written to classify.json in the run directory (or, without --ae_dir, in
 TRAIN_DIR/DATASET/FullyConnected).
 """
 

@@ -177,8 +177,8 @@ def train(model, spec, run, *, batch, total_kimg, report_kimg, evaluate="model",
                 # A resumed run draws new data rather than replaying its start's batches.
                 data_seed = None if seed is None else seed * 1000003 + int(nimg) // batch
                 model.fit(spec.train(batch, seed=data_seed), initial_epoch=first,
-                          epochs=first + epochs, steps_per_epoch=steps, verbose=0, shuffle=False,
-                          callbacks=own + list(callbacks))
+                          epochs=first + epochs, steps_per_epoch=steps, verbose=0,
+                          shuffle=False, callbacks=own + list(callbacks))
                 if model.stop_training:
                     break
         finally:
