@@ -20,8 +20,6 @@ Models are keras.Models: `model.fit`, `model.summary()`, Keras callbacks all app
 
 from acai import registry
 from acai.lib import data, training
-from acai.lib.params import declared
-from acai.lib.run import Run, dataset_dirname
 
 MODELS = registry.MODELS
 
@@ -48,14 +46,6 @@ def dataset(name, data_dir=None, classes=None):
     return data.get_dataset(name, data_dir, classes)
 
 
-def name_of(model):
-    """The registry's name of a model's class."""
-    for name, cls in MODELS.items():
-        if type(model) is cls:
-            return name
-    raise ValueError(f"{type(model).__name__} is not a model of the registry")
-
-
 def train(model, dataset_name, train_dir, *, total_kimg, report_kimg=64, batch=64,
           seed=None, classes=None, data_dir=None, callbacks=(), verbose=None):
     """Trains `model` in a run folder, as acai-train does: reports, image grids,
@@ -70,12 +60,9 @@ def train(model, dataset_name, train_dir, *, total_kimg, report_kimg=64, batch=6
     if tuple(model.image_shape) != (spec.height, spec.width, spec.colors):
         raise ValueError(f"the model takes images of shape {model.image_shape}, "
                          f"{dataset_name} has {(spec.height, spec.width, spec.colors)}")
-    config = dict(model=name_of(model), dataset=dataset_name, classes=list(classes or []),
-                  batch=batch, seed=seed, total_kimg=total_kimg, report_kimg=report_kimg,
-                  data_dir=data_dir,
-                  **{name: getattr(model, name) for name in declared(type(model))})
-    run = Run(train_dir, dataset_dirname(spec.name, classes), model.experiment_name(),
-              config)
+    run = registry.new_run(model, spec, train_dir, classes=classes, data_dir=data_dir,
+                           batch=batch, seed=seed, total_kimg=total_kimg,
+                           report_kimg=report_kimg)
     return training.train(model, spec, run, batch=batch, total_kimg=total_kimg,
                           report_kimg=report_kimg, seed=seed, callbacks=callbacks,
                           verbose=verbose)

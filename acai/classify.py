@@ -22,8 +22,8 @@ import tensorflow as tf
 from absl import flags, logging
 
 from acai import registry
-from acai.lib import cli, data
-from acai.lib.evaluation import encode_dataset
+from acai.lib import cli, data, training
+from acai.lib.evaluation import encode_dataset, features_of
 from acai.lib.run import dataset_dirname
 
 FLAGS = flags.FLAGS
@@ -87,19 +87,19 @@ def train_classifier(train, train_labels, nclass, *, batch=64, lr=1e-4, total_ki
     batches = (tf.data.Dataset.from_tensor_slices((train, tf.one_hot(train_labels, nclass)))
                .shuffle(len(train), seed=seed).repeat()
                .batch(batch, drop_remainder=True).prefetch(tf.data.AUTOTUNE))
-    report = ClassifierReport(batch, report_steps, test, test_labels, log)
-    whole, rest = divmod(total_steps, report_steps)
-    for first, epochs, steps in ((0, whole, report_steps), (whole, 1, rest)):
-        if steps and epochs:
-            classifier.fit(batches, initial_epoch=first, epochs=first + epochs,
-                           steps_per_epoch=steps, verbose=0, callbacks=[report])
+    report = ClassifierReport(batch, test, test_labels, log)
+    # Whole reports, then a short one for the rest (as a run's reports).
+    for first, epochs, steps in training.epochs_from(0, total_steps * batch,
+                                                     report_steps * batch, batch):
+        classifier.fit(batches, initial_epoch=first, epochs=first + epochs,
+                       steps_per_epoch=steps, verbose=0, callbacks=[report])
     return classifier, report.history
 
 
 class ClassifierReport(keras.callbacks.Callback):
     """At every epoch (report): the test accuracy, a history entry and a log line."""
 
-    def __init__(self, batch, report_steps, test, test_labels, log):
+    def __init__(self, batch, test, test_labels, log):
         super().__init__()
         self.batch, self.test, self.test_labels, self.log = batch, test, test_labels, log
         self.history, self.steps = [], 0
@@ -127,17 +127,6 @@ def accuracy_of(classifier, x, labels, batch=4096):
     return 100 * float(np.mean(predictions == np.asarray(labels).ravel()))
 
 
-def pixels_of(dataset):
-    """-> (flattened images float32 [N, D], labels int64 [N]) of one pass of `dataset`."""
-    images, labels = [], []
-    for x, label in dataset:
-        images.append(x.numpy().reshape(x.shape[0], -1))
-        labels.append(label.numpy())
-    if not images:
-        raise ValueError("the dataset is empty")
-    return np.concatenate(images).astype(np.float32), np.concatenate(labels).astype(np.int64)
-
-
 def main():
     if FLAGS.ae_dir:
         model, spec, config = registry.load_run(FLAGS.ae_dir, FLAGS.data_dir,
@@ -146,7 +135,7 @@ def main():
         out_dir, smoothing, what = FLAGS.ae_dir, FLAGS.smoothing or 0.0, "latents"
     else:
         spec = data.get_dataset(FLAGS.dataset, FLAGS.data_dir, FLAGS.classes)
-        featurize = pixels_of
+        featurize = features_of  # The pixels.
         out_dir = os.path.join(FLAGS.train_dir, dataset_dirname(spec.name, FLAGS.classes),
                                "FullyConnected")
         smoothing = 0.1 if FLAGS.smoothing is None else FLAGS.smoothing

@@ -95,8 +95,7 @@ def evaluate(train, train_labels, test, test_labels, nclass, n_init=10, seed=0,
 
 
 def main():
-    if not FLAGS.ae_dir:
-        raise ValueError("--ae_dir is required")
+    cli.require("ae_dir")
     model, spec, config = registry.load_run(FLAGS.ae_dir, FLAGS.data_dir, kind="autoencoder")
     train, train_labels = encode_dataset(model, spec.train_once(FLAGS.batch),
                                          limit=FLAGS.train_limit)

@@ -34,9 +34,7 @@ def define_flags():
 
 
 def main():
-    for name in ("run", "export_dir"):
-        if not FLAGS[name].value:
-            raise ExportError(f"--{name} is required")
+    cli.require("run", "export_dir")
     # The cheap checks first, before the model is built.
     config_path = os.path.join(FLAGS.run, "config.json")
     if not os.path.isfile(config_path):

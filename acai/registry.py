@@ -5,8 +5,11 @@ core; this registry, the Python API (acai.api) and the binaries combine the fami
 Adding a model is one file declaring it and one line here.
 """
 
+import keras
+
 from acai.lib.autoencoder import AutoEncoder
-from acai.lib.run import RunError, load_config, load_run as load_run_with
+from acai.lib.params import declared
+from acai.lib.run import Run, RunError, dataset_dirname, load_config, load_run as load_run_with
 from acai.models import AAE, ACAI, Baseline, Denoising, Dropout, VQVAE
 from gan.models import DCGAN, GAN, SNGAN
 from vae.model import VAE
@@ -45,6 +48,30 @@ def model_class(name):
 def build(name, spec, config):
     """The model `name` for dataset `spec`, from a flat configuration dict."""
     return model_class(name).create(spec, config)
+
+
+def name_of(model):
+    """The registry's name of a model's class."""
+    for name, cls in MODELS.items():
+        if type(model) is cls:
+            return name
+    raise ValueError(f"{type(model).__name__} is not a model of the registry")
+
+
+def new_run(model, spec, train_dir, *, classes=None, data_dir=None, **settings):
+    """The run folder of `model` trained on `spec`: train_dir/<dataset>/<experiment name>.
+
+    Its config.json holds the model's name and declared parameters, the dataset, the
+    global dtype policy and `settings` (batch, seed, total_kimg, report_kimg); a restart
+    may change only what is restartable. acai-train and acai.api.train both start runs
+    here, so either may resume the other's.
+    """
+    params = declared(type(model))
+    config = dict(model=name_of(model), dataset=spec.name, classes=list(classes or []),
+                  data_dir=data_dir, precision=keras.mixed_precision.dtype_policy().name,
+                  **settings, **{name: getattr(model, name) for name in params})
+    return Run(train_dir, dataset_dirname(spec.name, classes), model.experiment_name(),
+               config, [name for name, param in params.items() if param.restartable])
 
 
 def load_run(run_dir, data_dir=None, kind=None):

@@ -15,7 +15,6 @@ from absl import flags, logging
 
 from acai import registry
 from acai.lib import cli, data, training
-from acai.lib.run import Run, dataset_dirname
 from flags import training as training_flags
 
 FLAGS = flags.FLAGS
@@ -29,13 +28,12 @@ def main():
     if FLAGS.seed is not None:
         training.make_reproducible(FLAGS.seed)
     spec = data.get_dataset(FLAGS.dataset, FLAGS.data_dir, FLAGS.classes)
-    models = registry.models()
-    config = dict(training_flags.config(models), precision=precision)
     with strategy.scope():  # Variables, optimisers and metrics: one per replica.
-        model = registry.build(FLAGS.model, spec, config)
+        model = registry.build(FLAGS.model, spec, training_flags.config(registry.models()))
         model.compile()
-    run = Run(FLAGS.train_dir, dataset_dirname(spec.name, FLAGS.classes),
-              model.experiment_name(), config, training_flags.restartable(models))
+    run = registry.new_run(model, spec, FLAGS.train_dir, classes=FLAGS.classes,
+                           data_dir=FLAGS.data_dir, batch=FLAGS.batch, seed=FLAGS.seed,
+                           total_kimg=FLAGS.total_kimg, report_kimg=FLAGS.report_kimg)
     logging.info("Run %s (%s, %s, %d replica(s))", run.path, FLAGS.model, precision,
                  strategy.num_replicas_in_sync)
     training.train(model, spec, run, batch=FLAGS.batch, total_kimg=FLAGS.total_kimg,

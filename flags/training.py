@@ -18,11 +18,6 @@ from acai.lib.training import PRECISIONS, STRATEGIES
 
 FLAGS = flags.FLAGS
 
-# The run's own flags that are part of its configuration (config.json).
-RUN_CONFIG = ("model", "dataset", "classes", "batch", "seed", "total_kimg", "report_kimg",
-              "data_dir")
-
-
 def peek(argv, name, default):
     """The value of --name in argv (the last one given), before absl parses it."""
     value = default
@@ -103,13 +98,7 @@ def define(models, default_model, argv=None):
 
 
 def config(models):
-    """The flags that define a run of --model, as a flat dict (its config.json): the
-    run's own and the model's declared parameters, concrete values only."""
-    names = RUN_CONFIG + tuple(declared(models[FLAGS.model]))
+    """What --model is built from (Model.create): its declared parameters' flags and
+    --seed, concrete values only. The run's config.json is made by registry.new_run."""
+    names = ("seed",) + tuple(declared(models[FLAGS.model]))
     return {name: FLAGS[name].value for name in names}
-
-
-def restartable(models):
-    """The model's parameters a restart may change."""
-    return tuple(name for name, param in declared(models[FLAGS.model]).items()
-                 if param.restartable)

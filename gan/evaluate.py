@@ -47,8 +47,7 @@ def evaluate(model, spec, run_dir, *, count=5000, inception=None, seed=0,
 
 
 def main():
-    if not FLAGS.run:
-        raise ValueError("--run is required")
+    cli.require("run")
     model, spec, _ = registry.load_run(FLAGS.run, FLAGS.data_dir, kind="gan")
     result = evaluate(model, spec, FLAGS.run, count=FLAGS.count, inception=FLAGS.inception,
                       seed=FLAGS.seed, classifier_kimg=FLAGS.classifier_kimg)

@@ -1,12 +1,11 @@
 """What a GAN run shows every report: samples from a fixed set of z, and optionally the
 Frechet distance between real and generated images (--eval_fd)."""
 
-import os
 
 import numpy as np
 
 from acai.lib.summaries import images_to_grid
-from gan.classifier import get_classifier
+from gan.classifier import classifier_dir, get_classifier
 from gan.frechet import SampleQuality, generator_fn
 
 GRID = 16
@@ -32,8 +31,7 @@ class GANEvaluation:
         self._generate = generator_fn(model)
         self.sample_quality = None
         if model.eval_fd:
-            classifier = get_classifier(spec, os.path.join(os.path.dirname(run.path),
-                                                           "classifier"))
+            classifier = get_classifier(spec, classifier_dir(run.path))
             self.sample_quality = SampleQuality(model, spec, classifier)
 
     def samples(self):

@@ -10,7 +10,7 @@ import keras
 import tensorflow as tf
 
 from acai.lib.autoencoder import AutoEncoder, f32
-from acai.lib.model import minimize, unpack
+from acai.lib.model import minimize, stateless_normal, unpack
 from acai.lib.params import Param
 
 
@@ -63,9 +63,7 @@ class VAE(AutoEncoder):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.latent_dim = int(self.latent_dim or 0)
-        if self.latent_dim < 0:
-            raise ValueError(f"latent_dim={self.latent_dim} must be >= 0")
+        self.latent_dim = int(self.latent_dim)  # >= 0: its Param's bound.
         # The encoder's output / the decoder's input, and its flattened size.
         self.code_shape = self.latent_shape
         self.code_size = math.prod(self.code_shape)
@@ -111,17 +109,19 @@ class VAE(AutoEncoder):
         return (self.q_mean(code, training=training),
                 self.q_log_variance(code, training=training))
 
-    def probe_input(self, code, mean):
+    def probe_input(self, code, mean=None):
         """What the latent probe reads: the encoder's code before the posterior's heads
-        (the reference's `encode`); with a flat latent (not in the reference), its mean."""
-        if self.latent_dim:
-            return tf.reshape(mean, (-1,) + self.latent_shape)
-        return code
+        (the reference's `encode`); with a flat latent (not in the reference), its mean
+        (computed from the code when not given)."""
+        if not self.latent_dim:
+            return code
+        if mean is None:
+            mean, _ = self.heads(code)
+        return tf.reshape(mean, (-1,) + self.latent_shape)
 
     def classify_latent(self, x):
-        code = self.encoder(x, training=False)
-        mean, _ = self.heads(code)
-        logits = self.classifier(self.probe_input(code, mean), training=False)
+        logits = self.classifier(self.probe_input(self.encoder(x, training=False)),
+                                 training=False)
         return tf.argmax(logits, axis=-1)
 
     def encode(self, x, training=False):
@@ -186,7 +186,4 @@ class VAE(AutoEncoder):
 
 def prior_sample(count, seed, latent_shape):
     """count N(0, I) latent codes of `latent_shape`, stateless (the same for one seed)."""
-    shape = tf.concat([tf.reshape(tf.cast(count, tf.int32), [1]),
-                       tf.constant(latent_shape, tf.int32)], 0)
-    seed = tf.stack([tf.cast(seed, tf.int32), 0])
-    return tf.random.stateless_normal(shape, seed=seed, dtype=tf.float32)
+    return stateless_normal(count, seed, latent_shape)

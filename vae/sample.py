@@ -92,8 +92,7 @@ def latent_scatter(model, spec, path):
 
 
 def main():
-    if not FLAGS.run:
-        raise ValueError("--run is required")
+    cli.require("run")
     model, spec, config = registry.load_run(FLAGS.run, FLAGS.data_dir, kind="vae")
     out = FLAGS.out or os.path.join(FLAGS.run, "images")
     try:

@@ -154,12 +154,11 @@ class Summaries(keras.callbacks.Callback):
         self.writer.write(self.counter.kimg, report_scalars(logs, self.model), images)
 
     def close(self):
+        """Closes the event file; `train` calls it once after all its fit calls (each
+        write is flushed, so a writer left open loses nothing)."""
         if self.writer is not None:
             self.writer.close()
             self.writer = None
-
-    def on_train_end(self, logs=None):
-        self.close()
 
 
 class Checkpoints(keras.callbacks.Callback):

@@ -34,6 +34,13 @@ def adopt_flags():
                 FLAGS.register_key_flag_for_module(main, flag)
 
 
+def require(*names):
+    """Raises ValueError (one line) for the first of these flags that is not given."""
+    for name in names:
+        if FLAGS[name].value in (None, "", []):
+            raise ValueError(f"--{name} is required")
+
+
 def guarded(main, prog):
     """main() with the toolkit's errors as one line and a non-zero exit status."""
     try:

@@ -103,9 +103,15 @@ def encode_dataset(model, dataset, limit=None):
     of its first `limit` images."""
     encode = tf.function(lambda x: tf.cast(model.encode(x, training=False), tf.float32),
                          reduce_retracing=True)
+    return features_of(dataset, encode, limit)
+
+
+def features_of(dataset, featurize=None, limit=None):
+    """-> (featurize(images) flattened float32 [N, D] (default: the pixels), labels int64
+    [N]) of one pass of a dataset of (images, labels) batches, or of its first `limit`."""
     codes, labels, count = [], [], 0
     for x, label in dataset:
-        codes.append(encode(x).numpy().reshape(x.shape[0], -1))
+        codes.append(np.asarray(featurize(x) if featurize else x).reshape(x.shape[0], -1))
         labels.append(label.numpy())
         count += len(labels[-1])
         if limit is not None and count >= limit:

@@ -18,11 +18,6 @@ import tensorflow as tf
 from acai.lib.params import Param, declared
 
 
-def make_optimizer(lr, beta_1=0.9, beta_2=0.999):
-    """Adam, wrapped for dynamic loss scaling when the global policy computes in float16."""
-    return loss_scaled(keras.optimizers.Adam(lr, beta_1=beta_1, beta_2=beta_2))
-
-
 def loss_scaled(optimizer):
     """`optimizer`, wrapped in a LossScaleOptimizer under the mixed_float16 policy.
 
@@ -68,6 +63,13 @@ def mean_squared_error(x, y):
     return tf.reduce_mean(tf.square(tf.cast(x, tf.float32) - tf.cast(y, tf.float32)))
 
 
+def stateless_normal(count, seed, shape):
+    """`count` N(0, I) draws of `shape` (float32), the same for the same int seed."""
+    full_shape = tf.concat([tf.reshape(tf.cast(count, tf.int32), [1]),
+                            tf.constant(shape, tf.int32)], 0)
+    return tf.random.stateless_normal(full_shape, seed=tf.stack([tf.cast(seed, tf.int32), 0]))
+
+
 def unpack(data):
     """A batch of images, or (images, labels) -> (images, labels or None)."""
     if isinstance(data, (tuple, list)):
@@ -106,11 +108,11 @@ class Model(keras.Model):
             raise TypeError(f"{type(self).__name__} has no parameter "
                             f"{', '.join(unknown)}; its parameters: "
                             f"{', '.join(sorted(declarations))}")
-        for name, param in declarations.items():
-            value = params.get(name)
+        for param_name, param in declarations.items():
+            value = params.get(param_name)
             value = param.default if value is None else value
             param.check(value)
-            setattr(self, name, value)
+            setattr(self, param_name, value)
         self.image_shape = tuple(int(n) for n in image_shape)
         self.nclass = int(nclass or 0)
         self.seed = seed

@@ -96,10 +96,7 @@ class VQVAE(AutoEncoder):
     FILTER_SIZE = 512
 
     def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        if self.z_log_size < 1 or self.num_latents < 1:
-            raise ValueError(f"z_log_size={self.z_log_size} and num_latents="
-                             f"{self.num_latents} must be >= 1")
+        super().__init__(*args, **kwargs)  # z_log_size, num_latents >= 1: their Params'.
         self.hidden = self.latent_shape[0] * self.latent_shape[1] * self.latent_shape[2]
         self.project = keras.layers.Dense(self.hidden * self.num_latents, name="vq_project")
         self.project.build((None, self.hidden))

@@ -3,7 +3,7 @@
 import keras
 import tensorflow as tf
 
-from acai.lib.model import Model, minimize, unpack
+from acai.lib.model import Model, minimize, stateless_normal, unpack
 from acai.lib.params import Param
 from gan.evaluation import GANEvaluation
 
@@ -150,12 +150,10 @@ class GAN(Model):
         """G(z) for `count` z ~ N(0, I) (stateless: the same for one seed); a conditional
         model takes `label` (indices [count] or class vectors), random classes if None.
         -> (images, z)."""
-        seed = tf.stack([tf.cast(seed, tf.int32), 0])
-        z = tf.random.stateless_normal(tf.stack([tf.cast(count, tf.int32), self.z_dim]),
-                                       seed=seed)
+        z = stateless_normal(count, seed, [self.z_dim])
         if self.conditional and label is None:
-            label = tf.random.stateless_uniform([count], seed=seed + 1, maxval=self.nclass,
-                                                dtype=tf.int32)
+            label = tf.random.stateless_uniform([count], seed=tf.stack([seed, 1]),
+                                                maxval=self.nclass, dtype=tf.int32)
         return self.generate(z, label, training=False), z
 
     def serving_functions(self):
