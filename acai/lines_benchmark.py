@@ -3,9 +3,9 @@ its interpolations.
 
   acai-lines-benchmark --train_dir=experiments/lines --total_kimg=128
 
-Each model trains with the paper's lines configuration (dataset lines32, latent_width 2,
-depth 16, latent 16; its other flags at their defaults) in its own `python -m acai.train`
-process. A model whose run already reached --total_kimg is not trained again, so the
+Each model trains with the reference's lines configuration (its runs/*.sh: dataset
+lines32, depth 16, latent 16, latent_width 2 except the VQ-VAE's 4; its other flags at their
+defaults) in its own `python -m acai.train` process. A model whose run already reached --total_kimg is not trained again, so the
 benchmark can be stopped and restarted. Then every finished run is reloaded and scored
 (mean distance and mean smoothness of 256 interpolations between test lines), and
 TRAIN_DIR/lines_benchmark.md (the table, also printed) and TRAIN_DIR/lines_benchmark.png
@@ -30,6 +30,9 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (after choosing the backend)
 
 ALL_MODELS = ("baseline", "denoising", "dropout", "vae", "aae", "vqvae", "acai")
+# The reference's lines runs (runs/*.sh) train every model at latent_width 2 except the
+# VQ-VAE (runs/vqvae.sh: --latent_width=4).
+LATENT_WIDTH = dict.fromkeys(ALL_MODELS, 2) | {"vqvae": 4}
 DATASET = "lines32"
 # The pair of test lines (indices into the test split) of the interpolation figure.
 FIGURE_PAIR = (0, 1)
@@ -47,7 +50,8 @@ flags.DEFINE_integer("batch", 64, "Batch size.", lower_bound=1)
 flags.DEFINE_integer("depth", 16, "Depth of the first convolution (the paper's: 16).",
                      lower_bound=1)
 flags.DEFINE_integer("latent", 16, "Latent depth (the paper's: 16).", lower_bound=1)
-flags.DEFINE_integer("latent_width", 2, "Latent width (the paper's: 2).", lower_bound=1)
+flags.DEFINE_integer("latent_width", None, "Latent width of every model (default: the "
+                     "reference's, 2 and 4 for vqvae).", lower_bound=1)
 flags.DEFINE_string("precision", "float32", "Passed to acai.train: float32 (the paper's "
                     "numbers), auto, mixed_float16 or mixed_bfloat16.")
 flags.DEFINE_bool("train", True, "Train the unfinished models; --notrain only scores the "
@@ -58,10 +62,18 @@ def log(message):
     print(f"[lines_benchmark] {message}", flush=True)
 
 
-def architecture():
-    """The configuration entries a benchmark run of this invocation must have."""
-    return dict(dataset=DATASET, batch=FLAGS.batch, depth=FLAGS.depth, latent=FLAGS.latent,
-                latent_width=FLAGS.latent_width, seed=FLAGS.seed, classes=[])
+def latent_width(model_name):
+    return FLAGS.latent_width or LATENT_WIDTH[model_name]
+
+
+def architecture(model_name):
+    """The configuration entries a benchmark run of `model_name` must have."""
+    wanted = dict(model=model_name, dataset=DATASET, batch=FLAGS.batch, depth=FLAGS.depth,
+                  latent=FLAGS.latent, latent_width=latent_width(model_name),
+                  seed=FLAGS.seed, classes=[])
+    if FLAGS.precision != "auto":
+        wanted["precision"] = FLAGS.precision
+    return wanted
 
 
 def find_run(model_name):
@@ -70,7 +82,7 @@ def find_run(model_name):
     Looks at the config.json of every run in TRAIN_DIR/lines32/; where several match (runs
     with other hyperparameters), the most recently started one.
     """
-    wanted = dict(architecture(), model=model_name)
+    wanted = architecture(model_name)
     found = []
     for path in glob.glob(os.path.join(FLAGS.train_dir, DATASET, "*", "config.json")):
         try:
@@ -101,7 +113,7 @@ def kimg_done(run_dir):
 
 def train_command(model_name):
     command = [sys.executable, "-m", "acai.train", f"--model={model_name}",
-               f"--dataset={DATASET}", f"--latent_width={FLAGS.latent_width}",
+               f"--dataset={DATASET}", f"--latent_width={latent_width(model_name)}",
                f"--depth={FLAGS.depth}", f"--latent={FLAGS.latent}",
                f"--batch={FLAGS.batch}", f"--train_dir={FLAGS.train_dir}",
                f"--total_kimg={FLAGS.total_kimg}", f"--report_kimg={FLAGS.report_kimg}",
@@ -169,8 +181,10 @@ def table(scores):
 
 
 def write_table(scores, path):
-    text = (f"# Lines benchmark ({DATASET}, latent_width={FLAGS.latent_width}, "
-            f"depth={FLAGS.depth}, latent={FLAGS.latent}, total_kimg={FLAGS.total_kimg})\n\n"
+    widths = ", ".join(f"{name} {latent_width(name)}" for name in scores)
+    text = (f"# Lines benchmark ({DATASET}, depth={FLAGS.depth}, latent={FLAGS.latent}, "
+            f"total_kimg={FLAGS.total_kimg}, precision={FLAGS.precision}, "
+            f"seed={FLAGS.seed}; latent_width: {widths})\n\n"
             f"{table(scores)}\n\nLower is better for both, as in the paper's Table 1; a mean "
             "smoothness of nan: no interpolation had a defined smoothness score.\n")
     with open(path + ".tmp", "w") as f:

@@ -47,6 +47,7 @@ def define_run_flags(models, default_model):
     flags.DEFINE_integer("seed", None, "Random seed; also makes TensorFlow's ops "
                          "deterministic, so that a run repeats (default: a random run).")
     flags.DEFINE_enum("precision", "auto", PRECISIONS, "Compute dtype policy; auto: "
+                      "mixed_bfloat16 on a CPU with native bfloat16 (AVX512_BF16, AMX), "
                       "mixed_float16 on a recent GPU, else float32.")
     flags.DEFINE_bool("verbose", None, "Show a progress bar with the run's ETA (default: "
                       "when on a terminal).")
