@@ -31,6 +31,7 @@ setup(
         "acai-classify = acai.classify:run",
         "acai-cluster = acai.cluster:run",
         "acai-lines-benchmark = acai.lines_benchmark:run",
+        "acai-projector = acai.projector:run",
         "vae-train = vae.train:run",
         "vae-sample = vae.sample:run",
         "vae-export = vae.export:run",

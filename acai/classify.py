@@ -22,7 +22,7 @@ import tensorflow as tf
 from absl import flags, logging
 
 from acai import registry
-from acai.lib import cli, data, training
+from acai.lib import cli, data, hparams, training
 from acai.lib.evaluation import encode_dataset, features_of
 from acai.lib.run import dataset_dirname
 
@@ -157,6 +157,8 @@ def main():
     os.makedirs(out_dir, exist_ok=True)
     with open(os.path.join(out_dir, "classify.json"), "w") as f:
         json.dump(result, f, indent=2)
+    if FLAGS.ae_dir:
+        hparams.add_results(FLAGS.ae_dir, {"classify_accuracy": result["test_accuracy"]})
     print(f"test accuracy: {result['test_accuracy']:.2f}")
 
 

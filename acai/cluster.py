@@ -21,7 +21,7 @@ from scipy.optimize import linear_sum_assignment
 from sklearn.cluster import KMeans
 
 from acai import registry
-from acai.lib import cli
+from acai.lib import cli, hparams
 from acai.lib.evaluation import encode_dataset
 
 FLAGS = flags.FLAGS
@@ -114,6 +114,7 @@ def main():
                   test_size=len(test), latent_size=int(train.shape[1]))
     with open(os.path.join(FLAGS.ae_dir, "cluster.json"), "w") as f:
         json.dump(result, f, indent=2)
+    hparams.add_results(FLAGS.ae_dir, {"cluster_accuracy": result["test_accuracy"]})
     print(f"cluster accuracy: {result['test_accuracy']:.2f}")
 
 

@@ -14,7 +14,7 @@ import os
 from absl import flags
 
 from acai import registry
-from acai.lib import cli
+from acai.lib import cli, hparams
 from gan.classifier import classifier_dir, get_classifier
 from gan.frechet import SampleQuality
 
@@ -55,6 +55,8 @@ def main():
     with open(path + ".tmp", "w") as f:
         json.dump(result, f, indent=2)
     os.replace(path + ".tmp", path)
+    hparams.add_results(FLAGS.run, {name: result[name] for name in ("frechet_distance", "fid")
+                                    if name in result})
     for name in ("frechet_distance", "fid"):
         if name in result:
             print(f"{name}: {result[name]:.4f}")

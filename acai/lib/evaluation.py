@@ -5,6 +5,8 @@
   between pairs of test lines (`acai.lib.lines.line_eval`).
 * image grids: reconstructions (input | output), linear and spherical interpolations
   between pairs of test images, and decodings of random N(0, I) latent codes.
+* an animation (images/interpolation_<kimg>.gif): the linear interpolations of the grid,
+  all pairs at once, from the first image to the second and back.
 """
 
 import numpy as np
@@ -12,9 +14,10 @@ import tensorflow as tf
 
 from acai.lib import lines
 from acai.lib.interpolate import lerp, slerp
-from acai.lib.summaries import images_to_grid
+from acai.lib.summaries import animation_frames, images_to_grid
 
 GRID = 16            # Rows of every grid, and steps of each interpolation.
+ANIMATION_COLUMNS = 4
 RECONSTRUCTION_COLUMNS = 4
 LINES_INTERPOLATIONS = 256
 BATCH = 256
@@ -78,11 +81,12 @@ class AutoEncoderEvaluation:
         pairs = np.concatenate([x, self._batched(lambda v: self.model.ae(v), x)], axis=2)
         codes = self._batched(self._encode, self.pool[n_rec:])
         samples = self._batched(self._decode, self.sample_codes)
+        interpolations = self.decode_paths(lerp(codes[:GRID], codes[GRID:], GRID))
         return {
             "reconstruction": images_to_grid(
                 pairs.reshape((GRID, RECONSTRUCTION_COLUMNS) + pairs.shape[1:])),
-            "interpolation": images_to_grid(
-                self.decode_paths(lerp(codes[:GRID], codes[GRID:], GRID))),
+            "interpolation": images_to_grid(interpolations),
+            "interpolation_animation": animation_frames(interpolations, ANIMATION_COLUMNS),
             "slerp": images_to_grid(
                 self.decode_paths(slerp(codes[:GRID], codes[GRID:], GRID))),
             "samples": images_to_grid(samples.reshape((GRID, GRID) + self.spec_shape)),

@@ -1,9 +1,14 @@
-"""What a run reports: scalars and image grids, to TensorBoard and as PNG files."""
+"""What a run reports: scalars and image grids, to TensorBoard and as PNG files, and
+animations (interpolations, latent walks) as GIF files."""
 
 import os
 
 import numpy as np
 import tensorflow as tf
+from PIL import Image
+
+# Time each frame of an animation is shown.
+FRAME_MS = 100
 
 
 def images_to_grid(images):
@@ -24,8 +29,35 @@ def save_png(image, path):
     os.replace(tmp, path)
 
 
+def animation_frames(paths, columns, forward_and_back=True):
+    """(N, steps, H, W, C) images along N paths -> (frames, rows * H, columns * W, C): frame
+    t shows step t of every path, the paths in a grid of `columns`; forward_and_back adds
+    the way back (steps - 2 more frames), so that the animation loops without a jump."""
+    count, steps = paths.shape[:2]
+    rows = -(-count // columns)
+    padded = np.full((rows * columns,) + paths.shape[1:], -1.0, np.float32)
+    padded[:count] = paths
+    frames = padded.reshape((rows, columns) + paths.shape[1:]).transpose(2, 0, 1, 3, 4, 5)
+    if forward_and_back and steps > 2:
+        frames = np.concatenate([frames, frames[-2:0:-1]])
+    return np.stack([images_to_grid(frame) for frame in frames])
+
+
+def save_gif(frames, path, frame_ms=FRAME_MS):
+    """Writes (frames, H, W, C) images in [-1, 1] as a looping animated GIF, atomically."""
+    pixels = to_uint8(frames)
+    mode = "L" if pixels.shape[-1] == 1 else "RGB"
+    images = [Image.fromarray(frame[..., 0] if mode == "L" else frame, mode)
+              for frame in pixels]
+    tmp = path + ".tmp"
+    images[0].save(tmp, format="GIF", save_all=True, append_images=images[1:],
+                   duration=frame_ms, loop=0)
+    os.replace(tmp, path)
+
+
 class Summaries:
-    """Writes scalars and image grids at a kimg step: TensorBoard, plus PNG under images/."""
+    """Writes scalars and image grids at a kimg step: TensorBoard, plus PNG under images/;
+    an animation ((frames, H, W, C) images) goes to images/ as GIF."""
 
     def __init__(self, summary_dir, image_dir):
         self.image_dir = image_dir
@@ -37,8 +69,12 @@ class Summaries:
             for name, value in (scalars or {}).items():
                 tf.summary.scalar(name, value)
             for name, image in (images or {}).items():
+                path = os.path.join(self.image_dir, f"{name}_{kimg:06d}")
+                if np.ndim(image) == 4:
+                    save_gif(image, path + ".gif")
+                    continue
                 tf.summary.image(name, to_uint8(image)[None])
-                save_png(image, os.path.join(self.image_dir, f"{name}_{kimg:06d}.png"))
+                save_png(image, path + ".png")
         self.writer.flush()
 
     def close(self):

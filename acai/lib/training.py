@@ -27,6 +27,7 @@ import tensorflow as tf
 from absl import logging
 
 from acai.lib import callbacks as run_callbacks
+from acai.lib import hparams
 from acai.lib.run import Interrupted, RunError
 
 PRECISIONS = ("auto", "float32", "mixed_float16", "mixed_bfloat16")
@@ -180,6 +181,7 @@ def train(model, spec, run, *, batch, total_kimg, report_kimg, evaluate="model",
     # From the start: a signal stops the run at its first step, with a checkpoint.
     with run_callbacks.StopOnSignal() as stop:
         run.prepare()
+        hparams.write_session(run)
         if not model.compiled:
             with strategy.scope():
                 model.compile()

@@ -1,0 +1,75 @@
+"""A run as one row of TensorBoard's HParams dashboard.
+
+Each run's summaries folder holds one HParams session: its configuration (the model, every
+parameter that names the experiment, the dataset, batch, precision and seed), written once
+when the run starts. The dashboard's metric columns are the last value of each scalar the
+run writes there: the report's losses and evaluations, and the results the evaluation
+commands add afterwards (`add_results`: clustering and classifier accuracy, Frechet
+distance). `tensorboard --logdir TRAIN_DIR` over a sweep or a lines benchmark then shows one
+row per run, however often it was resumed.
+"""
+
+import glob
+import os
+
+import tensorflow as tf
+from tensorboard.plugins.hparams import api as hp
+from tensorboard.plugins.hparams import metadata as hp_metadata
+
+from acai.lib.run import read_metrics
+
+# Configuration entries that are where or how long a run is, not what it is.
+NOT_HPARAMS = ("train_dir", "data_dir", "verbose", "total_kimg", "report_kimg")
+
+
+def hparams_of(config):
+    """The HParams values of a run configuration: numbers, booleans and strings as they
+    are, lists joined by commas; None and paths left out."""
+    values = {}
+    for name, value in sorted(config.items()):
+        if name in NOT_HPARAMS or value is None:
+            continue
+        if isinstance(value, (list, tuple)):
+            value = ",".join(str(v) for v in value)
+        if not isinstance(value, (bool, int, float, str)):
+            value = str(value)
+        values[name] = value
+    return values
+
+
+def has_session(summary_dir):
+    """Whether an event file in `summary_dir` already holds an HParams session."""
+    for path in glob.glob(os.path.join(summary_dir, "events.out.tfevents.*")):
+        try:
+            for record in tf.data.TFRecordDataset(path):
+                event = tf.compat.v1.Event.FromString(record.numpy())
+                if any(value.tag == hp_metadata.SESSION_START_INFO_TAG
+                       for value in event.summary.value):
+                    return True
+        except tf.errors.DataLossError:  # A torn last record: what came before counts.
+            continue
+    return False
+
+
+def write_session(run):
+    """Writes the run's HParams session into its summaries folder, unless a previous start
+    of the same run did. Its trial id is the run folder's absolute path, so that two runs
+    with the same configuration (in two train_dirs) stay two rows."""
+    if has_session(run.summary_dir):
+        return
+    writer = tf.summary.create_file_writer(run.summary_dir)
+    with writer.as_default():
+        hp.hparams(hparams_of(run.config), trial_id=os.path.abspath(run.path))
+    writer.close()
+
+
+def add_results(run_dir, results):
+    """Adds scalars (e.g. {"cluster_accuracy": 93.1}) to the run's summaries at its last
+    report's kimg: the HParams row of the run shows them as metrics."""
+    reports = read_metrics(run_dir)
+    step = int(reports[-1]["kimg"]) if reports else 0
+    writer = tf.summary.create_file_writer(os.path.join(run_dir, "summaries"))
+    with writer.as_default(step=step):
+        for name, value in results.items():
+            tf.summary.scalar(name, float(value))
+    writer.close()

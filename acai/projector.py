@@ -1,0 +1,107 @@
+"""Writes an autoencoder's (or a VAE's) test latent codes for TensorBoard's Embedding
+Projector: the picture the paper's clustering table sums up in a number.
+
+  acai-projector --ae_dir=RUN [--limit=10000]
+  tensorboard --logdir RUN            (then the PROJECTOR tab)
+
+Encodes the first --limit test images (a VAE: its posterior means) and writes into
+RUN/summaries: projector_codes.tsv (one flattened code per row), projector_labels.tsv (the
+class name of each image), projector_sprite.png (the images in a square grid, in the same
+order) and projector_config.pbtxt, which ties them together.
+"""
+
+import math
+import os
+
+import numpy as np
+import tensorflow as tf
+from absl import flags, logging
+from tensorboard.plugins import projector
+
+from acai import registry
+from acai.lib import cli
+from acai.lib.summaries import images_to_grid, save_png
+
+FLAGS = flags.FLAGS
+# The Embedding Projector reads sprites of at most this many pixels a side.
+MAX_SPRITE = 8192
+CODES, LABELS, SPRITE = "projector_codes.tsv", "projector_labels.tsv", "projector_sprite.png"
+
+
+def define_flags():
+    flags.DEFINE_string("ae_dir", None, "Run directory of the autoencoder or VAE.")
+    flags.DEFINE_string("data_dir", None, "TFDS data directory (default: the run's).")
+    flags.DEFINE_integer("limit", 10000, "Test images to encode (at most; the first ones).",
+                         lower_bound=1)
+    flags.DEFINE_integer("batch", 256, "Images encoded at a time.", lower_bound=1)
+
+
+def encode_test(model, spec, limit, batch):
+    """-> (codes [N, D] float32, images [N, H, W, C], labels [N]) of the first `limit` test
+    images."""
+    encode = tf.function(lambda x: tf.cast(model.encode(x, training=False), tf.float32),
+                         reduce_retracing=True)
+    codes, images, labels, count = [], [], [], 0
+    for x, label in spec.test(batch):
+        codes.append(encode(x).numpy().reshape(x.shape[0], -1))
+        images.append(x.numpy())
+        labels.append(label.numpy())
+        count += x.shape[0]
+        if count >= limit:
+            break
+    if not codes:
+        raise ValueError(f"the test split of {spec.name} is empty")
+    return (np.concatenate(codes)[:limit], np.concatenate(images)[:limit],
+            np.concatenate(labels)[:limit])
+
+
+def sprite_of(images):
+    """(N, H, W, C) images -> one square sprite of ceil(sqrt(N)) images a side (the
+    Projector's layout: row by row, blank after the last image)."""
+    side = math.ceil(math.sqrt(len(images)))
+    padded = np.full((side * side,) + images.shape[1:], -1.0, np.float32)
+    padded[:len(images)] = images
+    return images_to_grid(padded.reshape((side, side) + images.shape[1:]))
+
+
+def write_projector(folder, codes, images, labels, class_names, name):
+    """Writes the four Projector files for `codes` (and their images, labels) in `folder`."""
+    height, width = images.shape[1:3]
+    side = math.ceil(math.sqrt(len(images)))
+    if side * max(height, width) > MAX_SPRITE:
+        raise ValueError(f"{len(images)} images of {width}x{height} make a sprite larger "
+                         f"than the Projector's {MAX_SPRITE} pixels; use a smaller --limit")
+    os.makedirs(folder, exist_ok=True)
+    np.savetxt(os.path.join(folder, CODES), codes, fmt="%.6g", delimiter="\t")
+    with open(os.path.join(folder, LABELS), "w") as f:
+        f.writelines(f"{class_names[int(label)] if 0 <= label < len(class_names) else label}\n"
+                     for label in labels)
+    save_png(sprite_of(images), os.path.join(folder, SPRITE))
+    config = projector.ProjectorConfig()
+    embedding = config.embeddings.add()
+    embedding.tensor_name = name
+    embedding.tensor_path = CODES
+    embedding.metadata_path = LABELS
+    embedding.sprite.image_path = SPRITE
+    embedding.sprite.single_image_dim.extend([width, height])
+    projector.visualize_embeddings(folder, config)
+
+
+def main():
+    cli.require("ae_dir")
+    model, spec, config = registry.load_run(FLAGS.ae_dir, FLAGS.data_dir, kind="autoencoder")
+    codes, images, labels = encode_test(model, spec, FLAGS.limit, FLAGS.batch)
+    folder = os.path.join(FLAGS.ae_dir, "summaries")
+    write_projector(folder, codes, images, labels, spec.class_names,
+                    f"{config['model']} latent codes ({spec.name} test)")
+    logging.info("Wrote %d codes of size %d for the Projector in %s", *codes.shape, folder)
+    print(f"projector: {len(codes)} codes in {folder}; tensorboard --logdir {FLAGS.ae_dir}")
+
+
+def run(prog="acai-projector"):
+    define_flags()
+    cli.run(main, prog)
+
+
+if __name__ == "__main__":
+    run("acai.projector")
