@@ -22,7 +22,7 @@ import tensorflow as tf
 from absl import flags, logging
 
 from acai import registry
-from acai.lib import cli, data, hparams, training
+from acai.lib import cli, data, hparams, progress, training
 from acai.lib.evaluation import encode_dataset, features_of
 from acai.lib.run import dataset_dirname
 
@@ -88,11 +88,13 @@ def train_classifier(train, train_labels, nclass, *, batch=64, lr=1e-4, total_ki
                .shuffle(len(train), seed=seed).repeat()
                .batch(batch, drop_remainder=True).prefetch(tf.data.AUTOTUNE))
     report = ClassifierReport(batch, test, test_labels, log)
+    bar = progress.FitBar(f"training the classifier: {total_kimg} kimg", total_steps)
     # Whole reports, then a short one for the rest (as a run's reports).
     for first, epochs, steps in training.epochs_from(0, total_steps * batch,
                                                      report_steps * batch, batch):
         classifier.fit(batches, initial_epoch=first, epochs=first + epochs,
-                       steps_per_epoch=steps, verbose=0, callbacks=[report])
+                       steps_per_epoch=steps, verbose=0, callbacks=[report, bar])
+    bar.close()
     return classifier, report.history
 
 
@@ -131,17 +133,17 @@ def main():
     if FLAGS.ae_dir:
         model, spec, config = registry.load_run(FLAGS.ae_dir, FLAGS.data_dir,
                                                 kind="autoencoder")
-        featurize = lambda ds: encode_dataset(model, ds)  # noqa: E731
+        featurize = lambda ds, what: encode_dataset(model, ds, what=what)  # noqa: E731
         out_dir, smoothing, what = FLAGS.ae_dir, FLAGS.smoothing or 0.0, "latents"
     else:
         spec = data.get_dataset(FLAGS.dataset, FLAGS.data_dir, FLAGS.classes)
-        featurize = features_of  # The pixels.
+        featurize = lambda ds, what: features_of(ds, what=what)  # noqa: E731  The pixels.
         out_dir = os.path.join(FLAGS.train_dir, dataset_dirname(spec.name, FLAGS.classes),
                                "FullyConnected")
         smoothing = 0.1 if FLAGS.smoothing is None else FLAGS.smoothing
         what = "pixels"
-    train, train_labels = featurize(spec.train_once(FLAGS.batch))
-    test, test_labels = featurize(spec.test(FLAGS.batch))
+    train, train_labels = featurize(spec.train_once(FLAGS.batch), f"{what}: training images")
+    test, test_labels = featurize(spec.test(FLAGS.batch), f"{what}: test images")
     logging.info("Classifying %s of size %d: %d train, %d test images", what,
                  train.shape[1], len(train), len(test))
     classifier, history = train_classifier(

@@ -21,7 +21,7 @@ from scipy.optimize import linear_sum_assignment
 from sklearn.cluster import KMeans
 
 from acai import registry
-from acai.lib import cli, hparams
+from acai.lib import cli, hparams, progress
 from acai.lib.evaluation import encode_dataset
 
 FLAGS = flags.FLAGS
@@ -74,9 +74,18 @@ def cluster_accuracy(labels, clusters):
 
 
 def kmeans(train, n_clusters, n_init=10, seed=0, max_iter=1000):
-    """A k-means fitted on `train` (random initialisation, as the reference)."""
-    return KMeans(n_clusters=n_clusters, init="random", n_init=n_init, max_iter=max_iter,
-                  random_state=seed).fit(train)
+    """A k-means fitted on `train` (random initialisation, as the reference): the best of
+    n_init restarts, run one at a time so that a terminal shows their progress. The
+    restarts draw from one random stream seeded by `seed`, as scikit-learn's own n_init
+    does, so the result is KMeans(n_init=n_init, random_state=seed)'s."""
+    random_state = np.random.RandomState(seed)
+    best = None
+    for _ in progress.track(range(n_init), f"k-means: {n_init} restarts", n_init, "restart"):
+        fitted = KMeans(n_clusters=n_clusters, init="random", n_init=1, max_iter=max_iter,
+                        random_state=random_state).fit(train)
+        if best is None or fitted.inertia_ < best.inertia_:
+            best = fitted
+    return best
 
 
 def evaluate(train, train_labels, test, test_labels, nclass, n_init=10, seed=0,
@@ -98,9 +107,11 @@ def main():
     cli.require("ae_dir")
     model, spec, config = registry.load_run(FLAGS.ae_dir, FLAGS.data_dir, kind="autoencoder")
     train, train_labels = encode_dataset(model, spec.train_once(FLAGS.batch),
-                                         limit=FLAGS.train_limit)
+                                         limit=FLAGS.train_limit,
+                                         what="encoding the training images")
     logging.info("Encoded %d train images: latents of size %d", *train.shape)
-    test, test_labels = encode_dataset(model, spec.test(FLAGS.batch))
+    test, test_labels = encode_dataset(model, spec.test(FLAGS.batch),
+                                       what="encoding the test images")
     logging.info("Encoded %d test images", len(test))
     result = evaluate(train, train_labels, test, test_labels, spec.nclass,
                       n_init=FLAGS.n_init, seed=FLAGS.seed, use_svd=FLAGS.use_svd,

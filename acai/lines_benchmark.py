@@ -24,7 +24,7 @@ import numpy as np
 from absl import flags
 
 from acai import registry
-from acai.lib import cli, evaluation, interpolate
+from acai.lib import cli, evaluation, interpolate, progress
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (after choosing the backend)
@@ -117,7 +117,9 @@ def train_command(model_name):
                f"--depth={FLAGS.depth}", f"--latent={FLAGS.latent}",
                f"--batch={FLAGS.batch}", f"--train_dir={FLAGS.train_dir}",
                f"--total_kimg={FLAGS.total_kimg}", f"--report_kimg={FLAGS.report_kimg}",
-               f"--precision={FLAGS.precision}", "--noverbose"]
+               f"--precision={FLAGS.precision}",
+               # On a terminal, each model's run shows its progress line and ETA.
+               "--verbose" if progress.on_terminal() else "--noverbose"]
     if FLAGS.seed is not None:
         command.append(f"--seed={FLAGS.seed}")
     return command

@@ -29,6 +29,8 @@ import numpy as np
 import tensorflow as tf
 from absl import logging
 
+from acai.lib import progress
+
 FEATURES = 128
 MODEL_FILE = "classifier.keras"
 INFO_FILE = "classifier.json"
@@ -122,8 +124,10 @@ def train_classifier(spec, *, kimg=64, batch=64, lr=1e-3, seed=0):
     network.compile(optimizer=keras.optimizers.Adam(schedule),
                     loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     start = time.time()
+    bar = progress.FitBar(f"training the {spec.name} classifier: {kimg} kimg", steps)
     network.fit(spec.train(batch, seed=seed), steps_per_epoch=steps, epochs=1, verbose=0,
-                shuffle=False)
+                shuffle=False, callbacks=[bar])
+    bar.close()
     elapsed = time.time() - start
     classifier = FeatureClassifier(network)
     test_accuracy = evaluate_accuracy(classifier, spec.test(BATCH))

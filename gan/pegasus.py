@@ -36,7 +36,7 @@ import tensorflow as tf
 from absl import flags
 
 from acai import registry
-from acai.lib import cli, data
+from acai.lib import cli, data, progress
 from acai.lib.interpolate import lerp
 from acai.lib.summaries import images_to_grid, save_png, to_uint8
 from gan.classifier import classifier_dir, get_classifier
@@ -122,7 +122,7 @@ def one_hot(indices, nclass):
 def gan_search(model, a, b, score, *, count, top, seed=0):
     """Best of `count` samples; a conditional model gets class a or b at random."""
     generate, rng, best = generator_fn(model), np.random.default_rng(seed), Best(top, score)
-    for start in range(0, count, BATCH):
+    for start in batch_starts(count, f"GAN: scoring {count} samples"):
         n = min(BATCH, count - start)
         z = rng.standard_normal((n, model.z_dim)).astype(np.float32)
         labels = (one_hot(rng.choice([a, b], n), model.nclass) if model.conditional
@@ -131,12 +131,17 @@ def gan_search(model, a, b, score, *, count, top, seed=0):
     return best
 
 
+def batch_starts(count, what):
+    """0, BATCH, 2 BATCH, ... below `count`, with a progress line on a terminal."""
+    return progress.track(range(0, count, BATCH), what, -(-count // BATCH), "batch")
+
+
 def gan_mix_search(model, a, b, score, *, count, top, seed=0):
     """Best of `count` samples of a conditional model with mixed class inputs
     alpha * onehot(a) + (1 - alpha) * onehot(b), alpha ~ U(0, 1)."""
     generate, rng, best = generator_fn(model), np.random.default_rng(seed + 1), Best(top, score)
     onehots = one_hot([a, b], model.nclass)
-    for start in range(0, count, BATCH):
+    for start in batch_starts(count, f"GAN with mixed classes: scoring {count} samples"):
         n = min(BATCH, count - start)
         z = rng.standard_normal((n, model.z_dim)).astype(np.float32)
         alpha = rng.uniform(0.0, 1.0, (n, 1)).astype(np.float32)
@@ -180,7 +185,8 @@ def ae_search(model, spec, a, b, score, *, count, top, alphas, steps=9, seed=0):
     decode = tf.function(lambda z: tf.cast(model.decode(z, training=False), tf.float32))
     images_a, images_b = class_images(spec, a, b, max(1, count // len(alphas)), seed)
     best = Best(top, score)
-    for start in range(0, len(images_a), BATCH):
+    for start in batch_starts(len(images_a), f"autoencoder: scoring "
+                              f"{len(images_a) * len(alphas)} latent mixes"):
         z_a = encode(images_a[start:start + BATCH])
         z_b = encode(images_b[start:start + BATCH])
         for alpha in alphas:

@@ -6,6 +6,8 @@ tests marked slow start binaries in subprocesses or train for longer.
 """
 
 import os
+import pty
+import re
 import subprocess
 import sys
 
@@ -48,6 +50,27 @@ def run_module(module, *args, timeout=300, env=None):
     return subprocess.run([sys.executable, "-m", module, *args], cwd=REPO,
                           capture_output=True, text=True, timeout=timeout,
                           env=None if env is None else {**os.environ, **env})
+
+
+def run_on_terminal(module, *args, timeout=300):
+    """Runs `python -m module args` with its standard output on a pseudo-terminal;
+    -> (exit status, what it wrote there, colours removed)."""
+    main, terminal = pty.openpty()
+    process = subprocess.Popen([sys.executable, "-m", module, *args], cwd=REPO,
+                               stdout=terminal, stderr=subprocess.DEVNULL)
+    os.close(terminal)
+    output = b""
+    while True:
+        try:
+            chunk = os.read(main, 65536)
+        except OSError:  # The terminal closed: the process ended.
+            break
+        if not chunk:
+            break
+        output += chunk
+    os.close(main)
+    text = re.sub(r"\x1b\[[0-9;]*m", "", output.decode(errors="replace"))
+    return process.wait(timeout=timeout), text
 
 
 def start_module(module, *args):

@@ -7,6 +7,7 @@ import sys
 
 import numpy as np
 import pytest
+from sklearn.cluster import KMeans
 
 from acai import cluster
 from acai.lib import data, lines, training
@@ -14,7 +15,7 @@ from acai.lib.evaluation import encode_dataset
 from acai.classify import accuracy_of, train_classifier
 from acai.lib.run import Run
 from acai.models import Baseline
-from conftest import REPO, SMALL
+from conftest import REPO, SMALL, run_on_terminal
 
 
 
@@ -120,6 +121,16 @@ def last_number(result, prefix):
     return value
 
 
+def test_kmeans_restarts_one_at_a_time_are_scikit_learns_n_init():
+    x = np.random.RandomState(0).standard_normal((400, 6))
+    x[:200] += 1.5
+    for seed in (0, 3):
+        ours = cluster.kmeans(x, 5, n_init=6, seed=seed)
+        theirs = KMeans(5, init="random", n_init=6, random_state=seed).fit(x)
+        assert ours.inertia_ == pytest.approx(theirs.inertia_)
+        np.testing.assert_array_equal(ours.labels_, theirs.labels_)
+
+
 @pytest.mark.slow
 def test_binaries_end_to_end_and_errors(tmp_path, lines32):
     config = dict(model="baseline", dataset="lines32", classes=[], batch=32, lr=1e-3,
@@ -131,6 +142,8 @@ def test_binaries_end_to_end_and_errors(tmp_path, lines32):
 
     result = run_module("acai.cluster", f"--ae_dir={run.path}", "--n_init=1")
     accuracy = last_number(result, "cluster accuracy")
+    # Not on a terminal: no progress lines, the result alone.
+    assert result.stdout.strip().splitlines() == [f"cluster accuracy: {accuracy:.2f}"]
     saved = json.loads(open(os.path.join(run.path, "cluster.json")).read())
     assert saved["test_accuracy"] == pytest.approx(accuracy, abs=0.01)
     assert saved["train_size"] == lines.TRAIN_SAMPLE_SIZE and saved["test_size"] == 5000
@@ -141,6 +154,14 @@ def test_binaries_end_to_end_and_errors(tmp_path, lines32):
     saved = json.loads(open(os.path.join(run.path, "classify.json")).read())
     assert saved["test_accuracy"] == pytest.approx(accuracy, abs=0.01)
     assert saved["input_size"] == 4 * 4 * 8 and "kimg=2" in result.stderr
+
+    # On a terminal: a progress line for each long part, with its count.
+    status, shown = run_on_terminal("acai.cluster", f"--ae_dir={run.path}", "--n_init=3")
+    assert status == 0, shown[-2000:]
+    for heading in ("encoding the training images", "encoding the test images",
+                    "k-means: 3 restarts"):
+        assert heading in shown
+    assert "3/3" in shown and "5000/5000" in shown
 
     for module in ("acai.cluster", "acai.classify"):
         result = run_module(module, f"--ae_dir={tmp_path / 'nope'}")

@@ -12,7 +12,7 @@
 import numpy as np
 import tensorflow as tf
 
-from acai.lib import lines
+from acai.lib import lines, progress
 from acai.lib.interpolate import lerp, slerp
 from acai.lib.summaries import animation_frames, images_to_grid
 
@@ -102,24 +102,31 @@ class AutoEncoderEvaluation:
         return scalars, self.grids()
 
 
-def encode_dataset(model, dataset, limit=None):
+def encode_dataset(model, dataset, limit=None, what="encoding"):
     """-> (codes float32 [N, D] flattened, labels int64 [N]) of one pass of `dataset`, or
     of its first `limit` images."""
     encode = tf.function(lambda x: tf.cast(model.encode(x, training=False), tf.float32),
                          reduce_retracing=True)
-    return features_of(dataset, encode, limit)
+    return features_of(dataset, encode, limit, what)
 
 
-def features_of(dataset, featurize=None, limit=None):
+def features_of(dataset, featurize=None, limit=None, what=None):
     """-> (featurize(images) flattened float32 [N, D] (default: the pixels), labels int64
-    [N]) of one pass of a dataset of (images, labels) batches, or of its first `limit`."""
+    [N]) of one pass of a dataset of (images, labels) batches, or of its first `limit`.
+    what: the heading of a progress line (on a terminal), counting images."""
     codes, labels, count = [], [], 0
+    batches = int(dataset.cardinality())
+    bar = progress.Bar(what, limit, "img", show=None if what else False)
     for x, label in dataset:
+        if not count and batches > 0:  # Now the batch size is known.
+            bar.total = min(limit or np.inf, batches * int(x.shape[0]))
         codes.append(np.asarray(featurize(x) if featurize else x).reshape(x.shape[0], -1))
         labels.append(label.numpy())
         count += len(labels[-1])
+        bar.add(len(labels[-1]))
         if limit is not None and count >= limit:
             break
+    bar.close()
     if not codes:
         raise ValueError("the dataset is empty")
     return (np.concatenate(codes)[:limit].astype(np.float32),
