@@ -22,6 +22,7 @@ setup(
         "absl-py",
         # TensorFlow no longer installs it; tf.summary needs it.
         "tensorboard",
+        # The animated GIFs of a run (acai/lib/summaries.py); the tests read images with it.
         "pillow",
     ],
     extras_require={"test": ["pytest>=7"]},

@@ -146,7 +146,7 @@ def test_evaluation_commands_refuse_another_kind_of_run(tmp_path):
     run_dir.mkdir(parents=True)
     (run_dir / "config.json").write_text('{"model": "dcgan", "dataset": "lines32"}')
     for module, flag in (("acai.classify", "--ae_dir"), ("acai.cluster", "--ae_dir"),
-                         ("vae.sample", "--run")):
+                         ("acai.projector", "--ae_dir"), ("vae.sample", "--run")):
         line = error_line(run_binary(f"{flag}={run_dir}", module=module))
         assert "is a 'dcgan' model, not an autoencoder" in line or "not a VAE" in line, line
         assert line.startswith(f"{module}: error: the run at"), line
