@@ -5,12 +5,16 @@ subprocess (this test's own process keeps one device for the other tests).
 """
 
 import json
+import os
+import socket
 import subprocess
 import sys
 
+import numpy as np
 import pytest
+import tensorflow as tf
 
-from conftest import REPO
+from conftest import REPO, TINY_RUN
 
 SCRIPT = r"""
 import json, sys
@@ -84,3 +88,57 @@ def test_mirrored_on_two_cpus_matches_one_device(tmp_path):
         assert abs(value) < 1e3, (name, dcgan)
         if name == "d_real":  # D's first steps on real images, before G differs much.
             assert abs(value - dcgan["default"][name]) < 0.1
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.slow
+def test_two_workers_on_loopback_match_one_device(tmp_path):
+    """A real MultiWorkerMirroredStrategy cluster: two `acai.train` processes on
+    127.0.0.1, each with its own TF_CONFIG and --train_dir, train the baseline for 32 steps
+    of a global batch of 32 (16 per worker); the chief's weights must be those of one
+    process training on the same batches."""
+    flags = ["--model=baseline", "--dataset=lines32", "--latent_width=4", "--depth=8",
+             "--latent=8", "--batch=32", "--total_kimg=1", "--report_kimg=1", "--seed=1",
+             "--precision=float32", "--noverbose"]
+    workers = [f"127.0.0.1:{free_port()}", f"127.0.0.1:{free_port()}"]
+    processes = []
+    for index in range(2):
+        tf_config = {"cluster": {"worker": workers}, "task": {"type": "worker", "index": index}}
+        processes.append(subprocess.Popen(
+            [sys.executable, "-m", "acai.train", *flags, "--strategy=multi_worker",
+             f"--train_dir={tmp_path / f'worker{index}'}"], cwd=REPO,
+            env={**os.environ, "TF_CONFIG": json.dumps(tf_config)},
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+    single = subprocess.run([sys.executable, "-m", "acai.train", *flags,
+                             f"--train_dir={tmp_path / 'single'}"], cwd=REPO,
+                            capture_output=True, text=True, timeout=600)
+    assert single.returncode == 0, single.stderr[-3000:]
+    for process in processes:
+        _, stderr = process.communicate(timeout=600)
+        assert process.returncode == 0, stderr[-3000:]
+    assert "group_size = 2" in stderr  # The all-reduce spanned both workers.
+
+    def weights(train_dir):
+        path = tf.train.latest_checkpoint(str(train_dir / TINY_RUN / "ckpt"))
+        assert path and path.endswith("ckpt-1"), path
+        return {name: tf.train.load_variable(path, name)
+                for name, _ in tf.train.list_variables(path)
+                if name.startswith("model/") and "OPTIMIZER" not in name}
+
+    chief, one = weights(tmp_path / "worker0"), weights(tmp_path / "single")
+    assert len(chief) > 10 and set(chief) == set(one)
+    assert int(tf.train.load_variable(
+        tf.train.latest_checkpoint(str(tmp_path / "worker0" / TINY_RUN / "ckpt")),
+        "nimg/.ATTRIBUTES/VARIABLE_VALUE")) == 1024
+    difference = max(float(np.abs(chief[name] - one[name]).max()) for name in chief
+                     if np.issubdtype(np.asarray(chief[name]).dtype, np.floating))
+    assert difference < 1e-4
+    # The reports agree too (the workers' losses averaged over both).
+    reports = [json.loads((tmp_path / d / TINY_RUN / "metrics.jsonl").read_text())
+               for d in ("worker0", "single")]
+    assert reports[0]["loss_ae"] == pytest.approx(reports[1]["loss_ae"], rel=1e-4)

@@ -11,8 +11,10 @@ toolkit's errors into one line `prog: error: ...` and a non-zero status; an inte
 run exits with 128 + the signal, like a shell.
 """
 
+import os
 import sys
 
+import keras
 from absl import app, flags
 
 from acai.lib.data import DatasetUnavailable
@@ -42,7 +44,8 @@ def require(*names):
 
 
 def guarded(main, prog):
-    """main() with the toolkit's errors as one line and a non-zero exit status."""
+    """main() with the toolkit's errors as one line and a non-zero exit status (with the
+    environment variable ACAI_TRACEBACK=1: the whole traceback, for a bug report)."""
     try:
         main()
     except Interrupted as e:
@@ -50,6 +53,8 @@ def guarded(main, prog):
         print(f"{prog}: {e}", file=sys.stderr)
         sys.exit(128 + e.signum)
     except ERRORS as e:
+        if os.environ.get("ACAI_TRACEBACK"):
+            raise
         sys.exit(f"{prog}: error: {e}")
 
 
@@ -60,6 +65,9 @@ def run(main, prog):
     entry = sys.modules.get("__main__")
     if entry is not None and not entry.__doc__:
         entry.__doc__ = sys.modules[main.__module__].__doc__
+
+    if os.environ.get("ACAI_TRACEBACK"):
+        keras.config.disable_traceback_filtering()
 
     def absl_main(argv):
         if len(argv) > 1:

@@ -45,6 +45,13 @@ def minimize(optimizer, tape, loss, variables):
     optimizer.apply_gradients(zip(gradients, variables))
 
 
+def in_multi_worker_mode():
+    """Whether the current strategy spans several workers (MultiWorkerMirroredStrategy
+    with a cluster of more than one worker)."""
+    extended = tf.distribute.get_strategy().extended
+    return bool(getattr(extended, "_in_multi_worker_mode", lambda: False)())
+
+
 class ReplicaSeedGenerator(keras.random.SeedGenerator):
     """A keras SeedGenerator whose draws differ between the replicas of a tf.distribute
     strategy: its state is mirrored, so a plain one would give every replica's share of
@@ -167,6 +174,14 @@ class Model(keras.Model):
         super().compile(optimizer=None, jit_compile=jit_compile)
         self.built = True
 
+    def _maybe_symbolic_build(self, iterator=None, data_batch=None):
+        # `compile` has built everything. Keras (3.15) would first average a distributed
+        # (x, label) batch with strategy.reduce, which MultiWorkerMirroredStrategy cannot
+        # do for a tuple ("Attempt to convert a value (PerReplica...)").
+        if all(layer.built for layer in self._flatten_layers()):
+            return
+        super()._maybe_symbolic_build(iterator=iterator, data_batch=data_batch)
+
     def get_config(self):
         return dict(image_shape=self.image_shape, nclass=self.nclass, seed=self.seed,
                     **{name: getattr(self, name) for name in declared(type(self))})
@@ -187,7 +202,12 @@ class Model(keras.Model):
         """Accumulates this step's losses; returns the running means for Keras' logs."""
         for name, value in losses.items():
             self.trackers[name].update_state(value)
-        return {name: tracker.result() for name, tracker in self.trackers.items()}
+        logs = {name: tracker.result() for name, tracker in self.trackers.items()}
+        if in_multi_worker_mode():
+            # Keras (3.15) averages the workers' logs with strategy.reduce(axis=0), which
+            # needs a batch axis: one value per replica, averaged over the replicas.
+            logs = {name: tf.reshape(value, [1]) for name, value in logs.items()}
+        return logs
 
     def experiment_name(self):
         """As the reference names runs: class name, then sorted parameter=value pairs."""
