@@ -14,12 +14,21 @@ model and its parameters, as the reference names runs):
 checkpoint, so evaluation and export need no repeated flags.
 """
 
+import datetime
+import glob
 import json
 import os
 import re
+import socket
 
 import keras
 import tensorflow as tf
+from absl import logging
+
+try:
+    import fcntl
+except ImportError:  # Windows: runs are not locked.
+    fcntl = None
 
 from acai.lib import data
 from acai.lib.summaries import plot_curves
@@ -27,6 +36,9 @@ from acai.lib.summaries import plot_curves
 # Configuration entries that may change between restarts of the same run (beside the
 # model parameters declared restartable).
 RESTARTABLE = ("total_kimg", "report_kimg", "train_dir", "data_dir", "verbose")
+# What a checkpoint holds beside the model: the images seen and a copy of config.json.
+NIMG_KEY = "nimg/.ATTRIBUTES/VARIABLE_VALUE"
+CONFIG_KEY = "config/.ATTRIBUTES/VARIABLE_VALUE"
 
 
 class RunError(Exception):
@@ -71,19 +83,61 @@ class Run:
         self.metrics_path = os.path.join(self.path, "metrics.jsonl")
         self.curves_path = os.path.join(self.path, "curves.png")
 
+        self.lock_file = None
+
     @property
     def config_path(self):
         return os.path.join(self.path, "config.json")
 
+    @property
+    def lock_path(self):
+        return os.path.join(self.path, "lock")
+
+    def lock(self):
+        """Takes the run for this process: a second process training the same run is
+        refused (RunError naming the one that holds it). The operating system releases the
+        lock when its process ends, however it ends, so no stale lock blocks a restart."""
+        if fcntl is None or self.lock_file is not None:
+            return
+        lock_file = open(self.lock_path, "a+")
+        try:
+            fcntl.flock(lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            lock_file.seek(0)
+            holder = lock_file.read().strip() or "another process"
+            lock_file.close()
+            raise RunError(f"{self.path} is being trained by {holder}; wait for it to end "
+                           "or stop it, or use another --train_dir")
+        lock_file.seek(0)
+        lock_file.truncate()
+        lock_file.write(f"process {os.getpid()} on {socket.gethostname()} since "
+                        f"{datetime.datetime.now():%Y-%m-%d %H:%M:%S}\n")
+        lock_file.flush()
+        self.lock_file = lock_file
+
+    def unlock(self):
+        if self.lock_file is not None:
+            fcntl.flock(self.lock_file, fcntl.LOCK_UN)
+            self.lock_file.close()
+            self.lock_file = None
+
     def prepare(self):
-        """Creates the folders and saves the configuration, or checks it on a restart."""
+        """Creates the folders, takes the lock (`lock`), checks every folder is writable,
+        and saves the configuration, or checks it on a restart. A config.json that was
+        deleted while checkpoints exist is recovered from the copy the newest checkpoint
+        carries (or the run is refused)."""
         try:
             for folder in (self.checkpoint_dir, self.summary_dir, self.image_dir):
                 os.makedirs(folder, exist_ok=True)
         except OSError as e:
             raise RunError(f"cannot create the run directory {self.path}: {e.strerror}")
-        if not os.access(self.path, os.W_OK):
-            raise RunError(f"cannot write to the run directory {self.path}")
+        for folder in (self.path, self.checkpoint_dir, self.summary_dir, self.image_dir):
+            if not os.access(folder, os.W_OK | os.X_OK):
+                raise RunError(f"cannot write to {folder}: check its permissions, or use "
+                               "another --train_dir")
+        self.lock()
+        if not os.path.exists(self.config_path) and find_checkpoints(self.checkpoint_dir)[0]:
+            recover_config(self.path)
         if os.path.exists(self.config_path):
             saved = load_config(self.path)
             changed = sorted(k for k in set(saved) | set(self.config)
@@ -93,10 +147,7 @@ class Run:
                                  for k in changed)
                 raise RunError(f"{self.path} was started with another configuration "
                                f"({diff}); use another --train_dir or the same flags")
-        tmp = self.config_path + ".tmp"
-        with open(tmp, "w") as f:
-            json.dump(self.config, f, indent=2, sort_keys=True)
-        os.replace(tmp, self.config_path)
+        save_config(self.config, self.config_path)
 
 
 def append_metrics(run, kimg, scalars):
@@ -112,12 +163,32 @@ def append_metrics(run, kimg, scalars):
 
 
 def read_metrics(run_dir):
-    """The reports of a run as a list of dicts (kimg and scalars), oldest first."""
+    """The reports of a run as a list of dicts (kimg and scalars), oldest first.
+
+    A damaged last line (a write cut short) is dropped with a warning: the next report
+    rewrites the file without it. A damaged line before the last is a RunError naming it.
+    """
     path = os.path.join(run_dir, "metrics.jsonl")
     if not os.path.exists(path):
         return []
     with open(path) as f:
-        return [json.loads(line) for line in f if line.strip()]
+        lines = [(number, line) for number, line in enumerate(f, 1) if line.strip()]
+    reports = []
+    for index, (number, line) in enumerate(lines):
+        try:
+            entry = json.loads(line)
+            if not isinstance(entry, dict) or "kimg" not in entry:
+                raise ValueError("no kimg")
+        except ValueError as e:
+            if index < len(lines) - 1:
+                raise RunError(f"{path} is damaged at line {number} ({e}): repair or "
+                               "delete that line")
+            kimg = re.search(r'"kimg":\s*([0-9.]+)', line)
+            logging.warning("%s: dropped its damaged last line (the report of kimg=%s)", path,
+                            kimg.group(1) if kimg else "?")
+            break
+        reports.append(entry)
+    return reports
 
 
 def load_config(run_dir):
@@ -125,8 +196,82 @@ def load_config(run_dir):
     path = os.path.join(run_dir, "config.json")
     if not os.path.exists(path):
         raise RunError(f"no run at {run_dir}: {path} not found")
-    with open(path) as f:
-        return json.load(f)
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except ValueError as e:
+        remedy = ("delete it, and the next start of the run recovers it from the copy its "
+                  "checkpoints carry" if saved_config(os.path.join(run_dir, "ckpt"))
+                  else "restore it from a copy, or start the run again in another "
+                  "--train_dir")
+        raise RunError(f"{path} is damaged ({e}): {remedy}")
+
+
+def find_checkpoints(directory):
+    """-> ([checkpoint path prefixes, oldest first], recovered) of a run's ckpt/ folder.
+
+    Normally those that the `checkpoint` state file lists and whose files are there. When
+    the state file is lost (or lists none of them), every complete checkpoint among the files (ckpt-* and
+    interrupted-*, ordered by the images each has seen), and recovered is True.
+    """
+    try:
+        state = tf.train.get_checkpoint_state(directory) if os.path.isdir(directory) else None
+    except Exception:  # A damaged state file: as if it were lost.
+        state = None
+    if state is not None:
+        paths = list(state.all_model_checkpoint_paths)
+        if state.model_checkpoint_path not in paths:
+            paths.append(state.model_checkpoint_path)
+        paths = [p if os.path.isabs(p) else os.path.join(directory, p) for p in paths]
+        present = [p for p in paths if tf.io.gfile.exists(p + ".index")]
+        if present:
+            return present, False
+    found = []
+    for index in glob.glob(os.path.join(directory, "*.index")):
+        prefix = index[:-len(".index")]
+        try:
+            found.append((int(tf.train.load_variable(prefix, NIMG_KEY)), prefix))
+        except (tf.errors.OpError, ValueError):
+            continue  # Unreadable: not a checkpoint to resume from.
+    return [prefix for _, prefix in sorted(found)], bool(found)
+
+
+def images_seen(prefix):
+    """The images a checkpoint had seen (0 if it does not say)."""
+    try:
+        return int(tf.train.load_variable(prefix, NIMG_KEY))
+    except (tf.errors.OpError, ValueError):
+        return 0
+
+
+def saved_config(checkpoint_dir):
+    """The copy of config.json the newest checkpoint of a ckpt/ folder carries, or None."""
+    paths, _ = find_checkpoints(checkpoint_dir)
+    for prefix in reversed(paths):
+        try:
+            return json.loads(tf.train.load_variable(prefix, CONFIG_KEY))
+        except (tf.errors.OpError, ValueError):
+            continue
+    return None
+
+
+def save_config(config, path):
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        json.dump(config, f, indent=2, sort_keys=True)
+    os.replace(tmp, path)
+
+
+def recover_config(run_dir):
+    """Rewrites a deleted config.json from the copy the run's checkpoints carry; a run
+    whose checkpoints carry none is a RunError."""
+    path = os.path.join(run_dir, "config.json")
+    config = saved_config(os.path.join(run_dir, "ckpt"))
+    if config is None:
+        raise RunError(f"{path} is missing but {run_dir}/ckpt holds checkpoints without a "
+                       "copy of it: restore config.json, or use another --train_dir")
+    save_config(config, path)
+    logging.warning("%s was missing: recovered from the copy in the run's checkpoint", path)
 
 
 def load_run(run_dir, model_class, data_dir=None, policy="float32"):
@@ -146,9 +291,10 @@ def load_run(run_dir, model_class, data_dir=None, policy="float32"):
         model = model_class(config["model"]).create(spec, config)
     finally:
         keras.mixed_precision.set_global_policy(previous)
-    latest = tf.train.latest_checkpoint(os.path.join(run_dir, "ckpt"))
-    if latest is None:
+    paths, _ = find_checkpoints(os.path.join(run_dir, "ckpt"))
+    if not paths:
         raise RunError(f"the run at {run_dir} has no checkpoint yet")
+    latest = paths[-1]
     try:
         tf.train.Checkpoint(model=model).restore(latest).expect_partial()
     except (tf.errors.OpError, ValueError) as e:

@@ -18,6 +18,7 @@ Distribution: the model is built and compiled under a tf.distribute strategy's s
 `fit` runs each step on every replica's share of the (global) batch.
 """
 
+import json
 import os
 import signal
 import sys
@@ -28,7 +29,7 @@ from absl import logging
 
 from acai.lib import callbacks as run_callbacks
 from acai.lib import hparams
-from acai.lib.run import Interrupted, RunError
+from acai.lib.run import Interrupted, RunError, find_checkpoints, images_seen
 
 PRECISIONS = ("auto", "float32", "mixed_float16", "mixed_bfloat16")
 # The values of --strategy.
@@ -116,20 +117,19 @@ def set_precision(precision):
 
 def restore(checkpoint, directory):
     """Restores the newest checkpoint in `directory` whose files are there; returns its
-    path or None.
+    path or None. Where the `checkpoint` state file was lost, the newest complete
+    checkpoint among the files (with a warning), so that no checkpoint is overwritten.
 
     A damaged one (truncated, unreadable) stops the run with a RunError that names it:
     deleting its files resumes from the previous checkpoint.
     """
-    state = tf.train.get_checkpoint_state(directory)
-    paths = list(state.all_model_checkpoint_paths) if state else []
-    if state and state.model_checkpoint_path not in paths:
-        paths.append(state.model_checkpoint_path)
-    present = [p if os.path.isabs(p) else os.path.join(directory, p) for p in paths]
-    present = [p for p in present if tf.io.gfile.exists(p + ".index")]
+    present, recovered = find_checkpoints(directory)
     if not present:
         return None
     path = present[-1]
+    if recovered:
+        logging.warning("%s/checkpoint was missing: resuming from the newest checkpoint "
+                        "among its files, %s", directory, os.path.basename(path))
     try:
         checkpoint.restore(path).assert_existing_objects_matched()
     except Exception as e:  # The reader's errors come in several types.
@@ -181,48 +181,65 @@ def train(model, spec, run, *, batch, total_kimg, report_kimg, evaluate="model",
     # From the start: a signal stops the run at its first step, with a checkpoint.
     with run_callbacks.StopOnSignal() as stop:
         run.prepare()
-        hparams.write_session(run)
-        if not model.compiled:
-            with strategy.scope():
-                model.compile()
-        nimg = tf.Variable(0, dtype=tf.int64, trainable=False, name="nimg")
-        checkpoint = tf.train.Checkpoint(model=model, nimg=nimg)
-        if restore(checkpoint, run.checkpoint_dir):
-            logging.info("Resumed %s at kimg=%s", run.path, kimg_text(int(nimg)))
-        total, period = total_kimg << 10, report_kimg << 10
-        if int(nimg) >= total:
-            logging.info("%s is done: kimg=%s >= total_kimg=%d", run.path,
-                         kimg_text(int(nimg)), total_kimg)
-            return {}
-        if verbose is None:
-            verbose = sys.stdout.isatty()
-        if evaluate == "model":
-            evaluate = model.evaluation(spec, run)
-
-        counter = run_callbacks.ImageCounter(nimg, batch, report_kimg, total_kimg)
-        evaluation = run_callbacks.Evaluate(evaluate, counter) if evaluate else None
-        summaries = run_callbacks.Summaries(run.summary_dir, run.image_dir, counter,
-                                            evaluation)
-        saver = run_callbacks.Checkpoints(checkpoint, run.checkpoint_dir, counter)
-        metrics = run_callbacks.MetricsFile(run, counter)
-        own = [counter, run_callbacks.StopOnNonFinite(counter)]
-        own += [evaluation] if evaluation else []
-        own += [summaries, saver, metrics, run_callbacks.ReportLogger(counter)]
-        own += [run_callbacks.Progress(counter)] if verbose else []
-        own.append(stop)
         try:
-            for first, epochs, steps in epochs_from(int(nimg), total, period, batch):
-                # A resumed run draws new data rather than replaying its start's batches.
-                data_seed = None if seed is None else seed * 1000003 + int(nimg) // batch
-                model.fit(spec.train(batch, seed=data_seed), initial_epoch=first,
-                          epochs=first + epochs, steps_per_epoch=steps, verbose=0,
-                          shuffle=False, callbacks=own + list(callbacks))
-                if model.stop_training:
-                    break
+            return _train(model, spec, run, stop, batch=batch, total_kimg=total_kimg,
+                          report_kimg=report_kimg, evaluate=evaluate, seed=seed,
+                          verbose=verbose, callbacks=callbacks)
         finally:
-            summaries.close()
-        if stop.signum:
-            raise Interrupted(f"stopped by {signal.Signals(stop.signum).name} at "
-                              f"kimg={kimg_text(int(nimg))}; checkpoint {saver.last} "
-                              "written; the same command resumes", stop.signum)
-        return metrics.last
+            run.unlock()
+
+
+def _train(model, spec, run, stop, *, batch, total_kimg, report_kimg, evaluate, seed,
+           verbose, callbacks):
+    """`train` in a prepared (and locked) run folder."""
+    strategy = model.distribute_strategy
+    total, period = total_kimg << 10, report_kimg << 10
+    newest = find_checkpoints(run.checkpoint_dir)[0][-1:]
+    if newest and images_seen(newest[0]) >= total:  # Done: nothing to restore.
+        logging.info("%s is done: kimg=%s >= total_kimg=%d", run.path,
+                     kimg_text(images_seen(newest[0])), total_kimg)
+        return {}
+    hparams.write_session(run)
+    if not model.compiled:
+        with strategy.scope():
+            model.compile()
+    nimg = tf.Variable(0, dtype=tf.int64, trainable=False, name="nimg")
+    # The checkpoint carries a copy of config.json, from which a deleted one is recovered.
+    config = tf.Variable(json.dumps(run.config, sort_keys=True), trainable=False,
+                         name="config")
+    checkpoint = tf.train.Checkpoint(model=model, nimg=nimg, config=config)
+    if restore(checkpoint, run.checkpoint_dir):
+        config.assign(json.dumps(run.config, sort_keys=True))
+        logging.info("Resumed %s at kimg=%s", run.path, kimg_text(int(nimg)))
+    if verbose is None:
+        verbose = sys.stdout.isatty()
+    if evaluate == "model":
+        evaluate = model.evaluation(spec, run)
+
+    counter = run_callbacks.ImageCounter(nimg, batch, report_kimg, total_kimg)
+    evaluation = run_callbacks.Evaluate(evaluate, counter) if evaluate else None
+    summaries = run_callbacks.Summaries(run.summary_dir, run.image_dir, counter,
+                                        evaluation)
+    saver = run_callbacks.Checkpoints(checkpoint, run.checkpoint_dir, counter)
+    metrics = run_callbacks.MetricsFile(run, counter)
+    own = [counter, run_callbacks.StopOnNonFinite(counter)]
+    own += [evaluation] if evaluation else []
+    own += [summaries, saver, metrics, run_callbacks.ReportLogger(counter)]
+    own += [run_callbacks.Progress(counter)] if verbose else []
+    own.append(stop)
+    try:
+        for first, epochs, steps in epochs_from(int(nimg), total, period, batch):
+            # A resumed run draws new data rather than replaying its start's batches.
+            data_seed = None if seed is None else seed * 1000003 + int(nimg) // batch
+            model.fit(spec.train(batch, seed=data_seed), initial_epoch=first,
+                      epochs=first + epochs, steps_per_epoch=steps, verbose=0,
+                      shuffle=False, callbacks=own + list(callbacks))
+            if model.stop_training:
+                break
+    finally:
+        summaries.close()
+    if stop.signum:
+        raise Interrupted(f"stopped by {signal.Signals(stop.signum).name} at "
+                          f"kimg={kimg_text(int(nimg))}; checkpoint {saver.last} "
+                          "written; the same command resumes", stop.signum)
+    return metrics.last
