@@ -136,18 +136,24 @@ class Run:
                 raise RunError(f"cannot write to {folder}: check its permissions, or use "
                                "another --train_dir")
         self.lock()
-        if not os.path.exists(self.config_path) and find_checkpoints(self.checkpoint_dir)[0]:
-            recover_config(self.path)
-        if os.path.exists(self.config_path):
-            saved = load_config(self.path)
-            changed = sorted(k for k in set(saved) | set(self.config)
-                             if k not in self.restartable and saved.get(k) != self.config.get(k))
-            if changed:
-                diff = ", ".join(f"{k}: {saved.get(k)!r} -> {self.config.get(k)!r}"
-                                 for k in changed)
-                raise RunError(f"{self.path} was started with another configuration "
-                               f"({diff}); use another --train_dir or the same flags")
-        save_config(self.config, self.config_path)
+        try:
+            lost = not os.path.exists(self.config_path)
+            if lost and find_checkpoints(self.checkpoint_dir)[0]:
+                recover_config(self.path)
+            if os.path.exists(self.config_path):
+                saved = load_config(self.path)
+                changed = sorted(k for k in set(saved) | set(self.config)
+                                 if k not in self.restartable
+                                 and saved.get(k) != self.config.get(k))
+                if changed:
+                    diff = ", ".join(f"{k}: {saved.get(k)!r} -> {self.config.get(k)!r}"
+                                     for k in changed)
+                    raise RunError(f"{self.path} was started with another configuration "
+                                   f"({diff}); use another --train_dir or the same flags")
+            save_config(self.config, self.config_path)
+        except BaseException:  # Refused: the run is not ours to keep.
+            self.unlock()
+            raise
 
 
 def append_metrics(run, kimg, scalars):
