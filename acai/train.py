@@ -27,12 +27,14 @@ def main():
     precision = training.set_precision(FLAGS.precision)
     if FLAGS.seed is not None:
         training.make_reproducible(FLAGS.seed)
-    spec = data.get_dataset(FLAGS.dataset, FLAGS.data_dir, FLAGS.classes)
+    spec = data.get_dataset(FLAGS.dataset, FLAGS.data_dir, FLAGS.classes,
+                            skip_unreadable=FLAGS.skip_bad_images)
     with strategy.scope():  # Variables, optimisers and metrics: one per replica.
         model = registry.build(FLAGS.model, spec, training_flags.config(registry.models()))
         model.compile()
     run = registry.new_run(model, spec, FLAGS.train_dir, classes=FLAGS.classes,
                            data_dir=FLAGS.data_dir, batch=FLAGS.batch, seed=FLAGS.seed,
+                           skip_bad_images=FLAGS.skip_bad_images,
                            total_kimg=FLAGS.total_kimg, report_kimg=FLAGS.report_kimg)
     logging.info("Run %s (%s, %s, %d replica(s))", run.path, FLAGS.model, precision,
                  strategy.num_replicas_in_sync)

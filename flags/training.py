@@ -9,6 +9,7 @@ beta 1.0, `--model=vqvae --help` 10.0); a parameter the model does not use keeps
 first declaring model's default, and its help names the models that use it.
 """
 
+import math
 import sys
 
 from absl import flags
@@ -49,6 +50,9 @@ def define_run_flags(models, default_model):
     flags.DEFINE_enum("precision", "auto", PRECISIONS, "Compute dtype policy; auto: "
                       "mixed_bfloat16 on a CPU with native bfloat16 (AVX512_BF16, AMX), "
                       "mixed_float16 on a recent GPU, else float32.")
+    flags.DEFINE_bool("skip_bad_images", False, "folder: datasets: leave out (with a "
+                      "warning) the image files that do not decode, rather than refusing "
+                      "to start.")
     flags.DEFINE_bool("verbose", None, "Show a progress bar with the run's ETA (default: "
                       "when on a terminal).")
     flags.DEFINE_enum("strategy", "default", STRATEGIES, "tf.distribute strategy: default "
@@ -95,6 +99,9 @@ def define(models, default_model, argv=None):
             flags.DEFINE_enum(name, param.default, param.enum_values, text)
         else:
             DEFINE[param.kind](name, param.default, text, **bounds)
+        if param.kind == "float":  # The bounds let nan through.
+            flags.register_validator(name, lambda value: value is None or math.isfinite(value),
+                                     f"--{name} must be a finite number")
     return model
 
 

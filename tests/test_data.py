@@ -278,6 +278,42 @@ def test_folder_train_test_and_grey(tmp_path):
     assert len(batches(spec.train(3, seed=0), 5)) == 5
 
 
+def test_folder_names_every_unreadable_file_or_skips_them(tmp_path, caplog):
+    for split, n in (('train', 5), ('test', 2)):
+        for value, name in ((0, 'a'), (200, 'b')):
+            for i in range(n):
+                write_png(tmp_path / split / name / ('%d.png' % i), value)
+    good = (tmp_path / 'train' / 'a' / '0.png').read_bytes()
+    (tmp_path / 'train' / 'a' / '3.jpg').write_bytes(good[:len(good) // 3] + b'\0' * 9)
+    (tmp_path / 'train' / 'b' / '4.png').write_bytes(b'')         # zero bytes
+    (tmp_path / 'test' / 'b' / '1.png').write_bytes(b'not a png')  # in the test split
+    bad = [str(tmp_path / p) for p in ('train/a/3.jpg', 'train/b/4.png', 'test/b/1.png')]
+    assert data.unreadable_images(bad + [str(tmp_path / 'train' / 'a' / '0.png')]) == bad
+    with pytest.raises(data.DatasetUnavailable) as error:
+        data.get_dataset('folder:%s' % tmp_path)
+    check_one_line(error, '3 unreadable image file(s)', *bad, '--skip_bad_images')
+    with caplog.at_level('WARNING'):
+        spec = data.get_dataset('folder:%s' % tmp_path, skip_unreadable=True)
+    assert 'skipping 3 unreadable image file(s)' in caplog.text
+    x, y = concat(batches(spec.test(10)))
+    np.testing.assert_array_equal(y, [0, 0, 1])           # test/b/1.png left out
+    x, y = concat(batches(spec.train_once(20)))
+    assert len(y) == 11 - 2  # 6 + 5 training files, two unreadable
+
+
+def test_folder_that_is_a_file_or_has_an_empty_class(tmp_path):
+    (tmp_path / 'list.txt').write_text('a.png')
+    with pytest.raises(data.DatasetUnavailable) as error:
+        data.get_dataset('folder:%s' % (tmp_path / 'list.txt'))
+    check_one_line(error, 'list.txt', 'is a file')
+    for i in range(3):
+        write_png(tmp_path / 'images' / 'cat' / ('%d.png' % i), 100)
+    (tmp_path / 'images' / 'dog').mkdir()
+    with pytest.raises(data.DatasetUnavailable) as error:
+        data.get_dataset('folder:%s' % (tmp_path / 'images'))
+    check_one_line(error, 'class folder(s) dog hold no training images')
+
+
 @needs_horse_bird
 def test_folder_horse_bird():
     spec = data.get_dataset('folder:%s' % (HORSE_BIRD / 'train'))

@@ -14,6 +14,7 @@ from typing import Callable, Optional
 
 import tensorflow as tf
 import tensorflow_datasets as tfds
+from absl import logging
 
 from acai.lib import lines
 
@@ -349,10 +350,34 @@ def _decode_fn(colors):
     return decode
 
 
-def _folder_spec(name, data_dir, classes):
-    """`folder:PATH`: PATH/{train,test}/CLASS/* or PATH/CLASS/* (every 10th file held out)."""
+def unreadable_images(paths):
+    """The files among `paths` that do not decode as an image (damaged, empty, not an
+    image), in order; every file is decoded once, in parallel."""
+    ds = tf.data.Dataset.from_tensor_slices(tf.constant(paths, tf.string)).enumerate()
+    ds = ds.map(lambda i, path: (i, tf.shape(tf.io.decode_image(
+        tf.io.read_file(path), expand_animations=False))), num_parallel_calls=AUTOTUNE)
+    read = set()
+    for indices, _ in ds.ignore_errors().batch(4096).as_numpy_iterator():
+        read.update(indices.tolist())
+    return [path for i, path in enumerate(paths) if i not in read]
+
+
+def _without(files, bad):
+    kept = [(p, y) for p, y in zip(*files) if p not in bad]
+    return [p for p, _ in kept], [y for _, y in kept]
+
+
+def _folder_spec(name, data_dir, classes, skip_unreadable=False):
+    """`folder:PATH`: PATH/{train,test}/CLASS/* or PATH/CLASS/* (every 10th file held out).
+
+    Every file is decoded once first: unreadable ones are a DatasetUnavailable naming
+    them all, or, with skip_unreadable, left out with a warning that counts them.
+    """
     del data_dir  # Folders are named by their own path.
     folder = os.path.expanduser(name[len('folder:'):])
+    if os.path.isfile(folder):
+        raise DatasetUnavailable('dataset %r: %r is a file; give a folder with one '
+                                 'sub-folder of images per class' % (name, folder))
     if not os.path.isdir(folder):
         raise DatasetUnavailable('dataset %r: folder %r does not exist; give a folder with one '
                                  'sub-folder of images per class' % (name, folder))
@@ -381,6 +406,20 @@ def _folder_spec(name, data_dir, classes):
         raise DatasetUnavailable(
             'dataset %r: no training images (%s) in class sub-folders of %r'
             % (name, '/'.join(e[1:] for e in IMAGE_EXTENSIONS), folder))
+    empty = [c for label, c in enumerate(class_names) if label not in set(train[1])]
+    if empty:
+        raise DatasetUnavailable(
+            'dataset %r: class folder(s) %s hold no training images (%s); remove them or '
+            'add images' % (name, ', '.join(empty), '/'.join(e[1:] for e in IMAGE_EXTENSIONS)))
+    bad = unreadable_images(train[0] + test[0])
+    if bad and not skip_unreadable:
+        raise DatasetUnavailable(
+            'dataset %r: %d unreadable image file(s): %s; remove or replace them, or skip '
+            'them with --skip_bad_images' % (name, len(bad), ', '.join(bad)))
+    if bad:
+        logging.warning('dataset %r: skipping %d unreadable image file(s): %s', name,
+                        len(bad), ', '.join(bad))
+        train, test = _without(train, set(bad)), _without(test, set(bad))
 
     first = tf.io.decode_image(tf.io.read_file(train[0][0]), expand_animations=False)
     colors = 1 if first.shape[-1] in (1, 2) else 3
@@ -431,12 +470,15 @@ def _lines_spec(name, data_dir, classes):
 
 # ----------------------------------------------------------------------------
 
-def get_dataset(name: str, data_dir: Optional[str] = None, classes=None) -> DataSpec:
+def get_dataset(name: str, data_dir: Optional[str] = None, classes=None,
+                skip_unreadable=False) -> DataSpec:
     """Returns the DataSpec of `name` (see the module docstring).
 
     data_dir: TFDS data folder (None: TFDS default, honours TFDS_DATA_DIR).
     classes: None or empty (all), or class names and/or indices as a list, tuple or
     comma-separated string; labels are remapped to 0..k-1 in the given order.
+    skip_unreadable: folder datasets leave out (with a warning) the files that do not
+      decode, rather than refusing to start.
     """
     if name == 'lines32':
         return _lines_spec(name, data_dir, classes)
@@ -445,6 +487,6 @@ def get_dataset(name: str, data_dir: Optional[str] = None, classes=None) -> Data
     if name.startswith('tfds:'):
         return _generic_tfds_spec(name, data_dir, classes)
     if name.startswith('folder:'):
-        return _folder_spec(name, data_dir, classes)
+        return _folder_spec(name, data_dir, classes, skip_unreadable)
     raise ValueError('unknown dataset %r; valid: %s, tfds:NAME, folder:PATH'
                      % (name, ', '.join(DATASETS)))

@@ -19,7 +19,8 @@ from tensorboard.plugins.hparams import metadata as hp_metadata
 from acai.lib.run import read_metrics
 
 # Configuration entries that are where or how long a run is, not what it is.
-NOT_HPARAMS = ("train_dir", "data_dir", "verbose", "total_kimg", "report_kimg")
+NOT_HPARAMS = ("train_dir", "data_dir", "verbose", "total_kimg", "report_kimg",
+               "skip_bad_images")
 
 
 def hparams_of(config):

@@ -11,6 +11,7 @@ declarations (flags.training), and the constructor receives the concrete values:
 """
 
 import dataclasses
+import math
 from typing import Any, Optional
 
 
@@ -41,8 +42,10 @@ class Param:
             object.__setattr__(self, "kind", kind)
 
     def check(self, value):
-        """Raises ValueError (one line) if `value` is out of bounds."""
+        """Raises ValueError (one line) if `value` is out of bounds or not finite."""
         if self.kind in ("integer", "float") and value is not None:
+            if not math.isfinite(value):
+                raise ValueError(f"{self.name}={value} must be a finite number")
             if self.lower_bound is not None and value < self.lower_bound:
                 raise ValueError(f"{self.name}={value} must be >= {self.lower_bound}")
             if self.upper_bound is not None and value > self.upper_bound:

@@ -35,7 +35,8 @@ from acai.lib.summaries import plot_curves
 
 # Configuration entries that may change between restarts of the same run (beside the
 # model parameters declared restartable).
-RESTARTABLE = ("total_kimg", "report_kimg", "train_dir", "data_dir", "verbose")
+RESTARTABLE = ("total_kimg", "report_kimg", "train_dir", "data_dir", "verbose",
+               "skip_bad_images")
 # What a checkpoint holds beside the model: the images seen and a copy of config.json.
 NIMG_KEY = "nimg/.ATTRIBUTES/VARIABLE_VALUE"
 CONFIG_KEY = "config/.ATTRIBUTES/VARIABLE_VALUE"
@@ -290,7 +291,8 @@ def load_run(run_dir, model_class, data_dir=None, policy="float32"):
     """
     config = load_config(run_dir)
     spec = data.get_dataset(config["dataset"], data_dir or config.get("data_dir"),
-                            config.get("classes") or None)
+                            config.get("classes") or None,
+                            skip_unreadable=bool(config.get("skip_bad_images")))
     previous = keras.mixed_precision.dtype_policy()
     keras.mixed_precision.set_global_policy(policy)
     try:

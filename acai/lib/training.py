@@ -131,7 +131,9 @@ def restore(checkpoint, directory):
         logging.warning("%s/checkpoint was missing: resuming from the newest checkpoint "
                         "among its files, %s", directory, os.path.basename(path))
     try:
-        checkpoint.restore(path).assert_existing_objects_matched()
+        status = checkpoint.restore(path)
+        status.assert_existing_objects_matched()
+        status.expect_partial()  # The checkpoint may hold more (the config's copy).
     except Exception as e:  # The reader's errors come in several types.
         message = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         remedy = (f"delete {path}.* to resume from {present[-2]}" if len(present) > 1
@@ -208,8 +210,8 @@ def _train(model, spec, run, stop, *, batch, total_kimg, report_kimg, evaluate, 
     config = tf.Variable(json.dumps(run.config, sort_keys=True), trainable=False,
                          name="config")
     checkpoint = tf.train.Checkpoint(model=model, nimg=nimg, config=config)
-    if restore(checkpoint, run.checkpoint_dir):
-        config.assign(json.dumps(run.config, sort_keys=True))
+    # Restored without the config's copy, which older checkpoints lack.
+    if restore(tf.train.Checkpoint(model=model, nimg=nimg), run.checkpoint_dir):
         logging.info("Resumed %s at kimg=%s", run.path, kimg_text(int(nimg)))
     if verbose is None:
         verbose = sys.stdout.isatty()
