@@ -1,12 +1,15 @@
 """Faults and bad input: signals, a killed run, damaged checkpoints, unwritable folders."""
 
 import glob
+import json
 import os
+import random
 import signal
 import time
 
 import pytest
 import tensorflow as tf
+from PIL import Image
 
 from acai.lib import training
 from acai.lib.run import Run, RunError, read_metrics
@@ -158,3 +161,65 @@ def test_multi_worker_without_tf_config_is_refused(monkeypatch):
         training.make_strategy("multi_worker")
     with pytest.raises(RunError, match="unknown strategy"):
         training.make_strategy("nope")
+
+
+def check_nothing_corrupt(run_dir):
+    """Every file a killed run left is whole: config.json, metrics.jsonl (every line), the
+    checkpoint the state file names, every PNG and GIF."""
+    json.loads((run_dir / "config.json").read_text())
+    lines = (run_dir / "metrics.jsonl").read_text().splitlines() if (
+        run_dir / "metrics.jsonl").exists() else []
+    reports = [json.loads(line)["kimg"] for line in lines]
+    assert reports == list(range(1, len(reports) + 1)), reports
+    latest = tf.train.latest_checkpoint(str(run_dir / "ckpt"))
+    if latest:
+        reader = tf.train.load_checkpoint(latest)
+        for name in reader.get_variable_to_shape_map():
+            reader.get_tensor(name)
+    for path in glob.glob(str(run_dir / "images" / "*.png")) + glob.glob(
+            str(run_dir / "images" / "*.gif")):
+        with Image.open(path) as image:
+            image.load()
+    return reports, (saved_nimg(run_dir) if latest else 0)
+
+
+@pytest.mark.slow
+def test_twenty_sigkills_at_random_moments_lose_only_the_period_in_flight(tmp_path):
+    """Killed 20 times: half at a random moment of training, half just as a report is
+    being written (its evaluation, grids, GIF, checkpoint and metrics); each time the
+    folder holds no corrupt file and the restart resumes from the last report."""
+    total = 12
+    flags = TINY + [f"--train_dir={tmp_path}", f"--total_kimg={total}", "--report_kimg=1"]
+    run_dir = tmp_path / RUN_NAME
+    rng = random.Random(0)
+    done_before = 0
+    for kill in range(20):
+        process = start_binary(*flags)
+        if kill % 2:  # As a report is written: when its first grid appears.
+            seen = set(os.listdir(run_dir / "images")) if (run_dir / "images").exists() else set()
+            deadline = time.time() + 240
+            while process.poll() is None and time.time() < deadline:
+                now = set(os.listdir(run_dir / "images")) if (
+                    run_dir / "images").exists() else set()
+                if now - seen:
+                    break
+                time.sleep(0.02)
+            time.sleep(rng.uniform(0, 0.5))
+        else:  # Anywhere in training, once the run has its lock.
+            wait_for(run_dir / "lock", process)
+            time.sleep(rng.uniform(0, 4))
+        process.kill()
+        process.communicate()
+        reports, nimg = check_nothing_corrupt(run_dir)
+        # The checkpoint is the last report's, or the one before when the kill came
+        # between a report's metrics and its checkpoint (the restart redoes that period
+        # and rewrites its line).
+        assert nimg % 1024 == 0 and len(reports) - nimg // 1024 in (0, 1), (reports, nimg)
+        assert nimg >= done_before
+        done_before = nimg
+        if nimg >= total * 1024:
+            break
+    result = run_binary(*flags)
+    assert result.returncode == 0, result.stderr[-2000:]
+    reports, nimg = check_nothing_corrupt(run_dir)
+    assert reports == list(range(1, total + 1)) and nimg == total * 1024

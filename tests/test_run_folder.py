@@ -25,6 +25,7 @@ def new_run(tmp_path, spec, **config):
                                    total_kimg=3, report_kimg=1)
 
 
+@pytest.mark.slow
 def test_lost_checkpoint_state_resumes_from_the_newest_files(tmp_path, lines32, caplog):
     model, run = new_run(tmp_path, lines32)
     training.train(model, lines32, run, total_kimg=2, **KWARGS)
@@ -43,6 +44,7 @@ def test_lost_checkpoint_state_resumes_from_the_newest_files(tmp_path, lines32, 
     assert [entry["kimg"] for entry in read_metrics(run.path)] == [1, 2, 3]
 
 
+@pytest.mark.slow
 def test_torn_last_metrics_line_is_dropped_and_a_damaged_one_named(tmp_path, lines32,
                                                                    caplog):
     model, run = new_run(tmp_path, lines32)
@@ -64,6 +66,7 @@ def test_torn_last_metrics_line_is_dropped_and_a_damaged_one_named(tmp_path, lin
         read_metrics(run.path)
 
 
+@pytest.mark.slow
 def test_deleted_config_is_recovered_from_the_checkpoint(tmp_path, lines32, caplog):
     model, run = new_run(tmp_path, lines32)
     training.train(model, lines32, run, total_kimg=1, **KWARGS)
@@ -91,6 +94,7 @@ def test_deleted_config_is_recovered_from_the_checkpoint(tmp_path, lines32, capl
         new_run(tmp_path, lines32)[1].prepare()
 
 
+@pytest.mark.slow
 def test_damaged_config_is_one_line_naming_it(tmp_path, lines32):
     model, run = new_run(tmp_path, lines32)
     training.train(model, lines32, run, total_kimg=1, **KWARGS)

@@ -52,6 +52,7 @@ def last_scalar(summary_dir, tag):
     return float(tf.make_ndarray(events[-1].tensor_proto))
 
 
+@pytest.mark.slow
 def test_a_run_is_one_hparams_session_with_its_flags_and_final_metrics(tmp_path, lines32):
     config = dict(seed=3, **SMALL)
     model = registry.build("baseline", lines32, config)

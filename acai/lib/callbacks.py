@@ -9,9 +9,10 @@ evaluations in `logs`):
   StopOnNonFinite  a non-finite loss stops the run (RunError) before anything is saved
   Evaluate         the model's report: its scalars join the logs, its image grids are kept
   Summaries        TensorBoard scalars and grids at step kimg, and the grids as PNG
+  MetricsFile      metrics.jsonl and curves.png (before the checkpoint: a run killed
+                   between the two redoes the period rather than lose its line)
   Checkpoints      a checkpoint per report; an epoch cut short (a signal, a callback that
                    stopped training) writes `ckpt/interrupted-<images seen>` instead
-  MetricsFile      metrics.jsonl and curves.png
   ReportLogger     one log line per report, with the run's ETA
   Progress         a progress bar over the whole run (kimg, losses, ETA), when verbose
   StopOnSignal     SIGINT / SIGTERM stop training after the current step

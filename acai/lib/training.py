@@ -226,7 +226,9 @@ def _train(model, spec, run, stop, *, batch, total_kimg, report_kimg, evaluate, 
     metrics = run_callbacks.MetricsFile(run, counter)
     own = [counter, run_callbacks.StopOnNonFinite(counter)]
     own += [evaluation] if evaluation else []
-    own += [summaries, saver, metrics, run_callbacks.ReportLogger(counter)]
+    # The report's metrics line before its checkpoint: a run killed between the two
+    # redoes the period and rewrites the line, rather than resuming past a lost report.
+    own += [summaries, metrics, saver, run_callbacks.ReportLogger(counter)]
     own += [run_callbacks.Progress(counter)] if verbose else []
     own.append(stop)
     try:
