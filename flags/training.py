@@ -48,8 +48,8 @@ def define_run_flags(models, default_model):
     flags.DEFINE_integer("seed", None, "Random seed; also makes TensorFlow's ops "
                          "deterministic, so that a run repeats (default: a random run).")
     flags.DEFINE_enum("precision", "auto", PRECISIONS, "Compute dtype policy; auto: "
-                      "mixed_bfloat16 on a CPU with native bfloat16 (AVX512_BF16, AMX), "
-                      "mixed_float16 on a recent GPU, else float32.")
+                      "mixed_float16 on a recent GPU, else float32 (the log says when the "
+                      "CPU computes bfloat16 natively: mixed_bfloat16 is faster there).")
     flags.DEFINE_bool("skip_bad_images", False, "folder: datasets: leave out (with a "
                       "warning) the image files that do not decode, rather than refusing "
                       "to start.")

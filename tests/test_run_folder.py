@@ -157,3 +157,9 @@ def test_second_process_on_the_same_run_is_refused_and_a_killed_one_blocks_nothi
     assert result.returncode == 0, result.stderr[-2000:]
     assert "is done: kimg=3 >= total_kimg=3" in result.stderr
     assert "could not be found" not in result.stderr
+
+
+def test_non_finite_parameters_are_refused_from_python(lines32):
+    for bad in (float("nan"), float("inf")):
+        with pytest.raises(ValueError, match="lr=.* must be a finite number"):
+            registry.build("baseline", lines32, dict(SMALL, lr=bad))

@@ -112,10 +112,11 @@ def test_binary_end_to_end_and_bad_flags(tmp_path):
     config = json.loads((run_dir / "config.json").read_text())
     assert config["model"] == "baseline" and config["latent_width"] == 4
     # --precision=auto: the choice is said at the start and saved.
-    assert f"Precision {config['precision']} (auto: " in result.stderr
+    assert f"Precision {config['precision']} (auto" in result.stderr
     assert config["precision"] == training.choose_precision("auto")[0]
 
     for flags, expected in [(["--latent_width=3"], "latent_width=3 must divide"),
+                            (["--lr=nan"], "--lr must be a finite number"),
                             (["--model=nope"], "--model"),
                             (["--dataset=nope"], "unknown dataset 'nope'")]:
         result = run_binary(f"--train_dir={tmp_path}", *flags)
@@ -124,19 +125,21 @@ def test_binary_end_to_end_and_bad_flags(tmp_path):
         assert "Traceback" not in result.stderr
 
 
-@pytest.mark.parametrize("flags, expected", [
-    ("fpu vme avx512f avx512_bf16 amx_tile", "mixed_bfloat16"),
-    ("fpu vme amx_bf16 amx_tile", "mixed_bfloat16"),
-    ("fpu vme avx512f avx2", "float32"),
-    (None, "float32")])
-def test_auto_precision_is_bfloat16_only_where_the_cpu_computes_it(tmp_path, flags,
-                                                                   expected):
+@pytest.mark.parametrize("flags, native", [
+    ("fpu vme avx512f avx512_bf16 amx_tile", "avx512_bf16"),
+    ("fpu vme amx_bf16 amx_tile", "amx_bf16"),
+    ("fpu vme avx512f avx2", None),
+    (None, None)])
+def test_auto_precision_is_float32_on_a_cpu_and_names_native_bfloat16(tmp_path, flags,
+                                                                      native):
     cpuinfo = tmp_path / "cpuinfo"
     if flags is not None:  # None: no /proc/cpuinfo (macOS, Windows)
         cpuinfo.write_text(f"processor\t: 0\nflags\t\t: {flags}\n\nprocessor\t: 1\n")
     if tf.config.list_physical_devices("GPU"):
         pytest.skip("auto looks at the GPU first")
-    assert training.choose_precision("auto", str(cpuinfo))[0] == expected
+    policy, why = training.choose_precision("auto", str(cpuinfo))
+    assert policy == "float32"
+    assert (f"natively ({native})" in why) == (native is not None), why
     assert training.choose_precision("float32", str(cpuinfo))[0] == "float32"
     with pytest.raises(RunError, match="unknown precision 'float8'"):
         training.choose_precision("float8", str(cpuinfo))
