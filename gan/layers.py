@@ -13,6 +13,8 @@ import math
 
 import keras
 
+from gan import spectral_norm as spectral_norm_lib
+
 DCGAN_INIT = keras.initializers.RandomNormal(stddev=0.02)  # Radford et al., section 4.
 BN = dict(momentum=0.9, epsilon=1e-5)
 
@@ -58,27 +60,26 @@ def discriminator(image_shape, convolutions, *, slope, batch_norm=False,
                   spectral_norm=False, nclass=0, initializer="glorot_uniform",
                   name="discriminator"):
     """convolutions: a list of (kernel, stride, channels). batch_norm: on every hidden
-    layer but the first (DCGAN). spectral_norm: every weight layer wrapped in
-    keras.layers.SpectralNormalization (SN-GAN)."""
-    def wrap(layer):
-        return keras.layers.SpectralNormalization(layer) if spectral_norm else layer
+    layer but the first (DCGAN). spectral_norm: every weight layer spectrally normalised
+    as Miyato et al. define it (gan.spectral_norm, SN-GAN)."""
+    conv = spectral_norm_lib.SNConv2D if spectral_norm else keras.layers.Conv2D
+    dense = spectral_norm_lib.SNDense if spectral_norm else keras.layers.Dense
 
     x = keras.Input(image_shape, name="image")
     inputs, h = [x], x
     for i, (kernel, stride, channels) in enumerate(convolutions):
-        h = wrap(keras.layers.Conv2D(channels, kernel, strides=stride, padding="same",
-                                     kernel_initializer=initializer))(h)
+        h = conv(channels, kernel, strides=stride, padding="same",
+                 kernel_initializer=initializer)(h)
         if batch_norm and i > 0:
             h = keras.layers.BatchNormalization(**BN)(h)
         h = keras.layers.LeakyReLU(slope)(h)
     features = keras.layers.Flatten()(h)
-    logit = wrap(keras.layers.Dense(1, kernel_initializer=initializer))(features)
+    logit = dense(1, kernel_initializer=initializer)(features)
     if nclass:
         label = _label_input(nclass)
         inputs.append(label)
-        embed = wrap(keras.layers.Dense(features.shape[-1], use_bias=False,
-                                        kernel_initializer=initializer,
-                                        name="label_projection"))(label)
+        embed = dense(features.shape[-1], use_bias=False, kernel_initializer=initializer,
+                      name="label_projection")(label)
         projection = keras.layers.Dot(axes=1)([embed, features])
         logit = keras.layers.Add()([logit, projection])
     logit = keras.layers.Activation("linear", dtype="float32")(logit)

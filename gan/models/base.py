@@ -6,6 +6,7 @@ import tensorflow as tf
 from acai.lib.model import Model, minimize, stateless_normal, unpack
 from acai.lib.params import Param
 from gan.evaluation import GANEvaluation
+from gan.spectral_norm import spectral_layers
 
 
 class GAN(Model):
@@ -114,7 +115,11 @@ class GAN(Model):
 
     # --- Training ----------------------------------------------------------------------
     def discriminator_step(self, x, label=None):
-        """One update of D on real images x and as many G(z), G held fixed."""
+        """One update of D on real images x and as many G(z), G held fixed. A spectrally
+        normalised D first advances its power iteration (one step), as Miyato et al. do
+        at each D update and only then."""
+        for layer in spectral_layers(self.discriminator):
+            layer.power_iteration()
         fake = tf.stop_gradient(self.generate(self.sample_z(tf.shape(x)[0]), label,
                                               training=True))
         with tf.GradientTape() as tape:

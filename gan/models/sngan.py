@@ -13,18 +13,14 @@ class SNGAN(GAN):
     G: z (128) -> 4x4x(8 depth) -> transposed 4x4 convolutions of stride 2 with batch
     norm and ReLU (4, 2, 1 depth) -> 3x3 convolution -> tanh. D: 3x3 / 4x4-stride-2
     convolution pairs of depth, 2 depth, 4 depth channels, a 3x3 of 8 depth, leaky ReLU
-    0.1, a dense logit; every weight layer spectrally normalised
-    (keras.layers.SpectralNormalization, one power iteration per training call). Hinge
-    loss:
+    0.1, a dense logit; every weight layer spectrally normalised as the paper defines it
+    (gan.spectral_norm: the gradient flows through sigma, one power iteration per D
+    update). Hinge loss:
         loss_disc = mean(relu(1 - D(x))) + mean(relu(1 + D(G(z))))
         loss_gen = -mean(D(G(z)))
     Adam(2e-4, 0.5, 0.999) with one D step per G step: the paper's setting C, among its
     best for this network and the cheapest; `--n_critic=5 --lr=1e-4 --adam_beta2=0.9` is
     its setting A.
-
-    Keras' SpectralNormalization stores W / sigma(W) in the kernel at every training
-    call, so the gradient does not flow through sigma as in the paper; the normalised
-    weights, and hence what G trains against, are the same.
     """
 
     NAME = "SNGAN"
