@@ -156,7 +156,8 @@ def test_binaries_end_to_end_and_errors(tmp_path, lines32):
     assert saved["input_size"] == 4 * 4 * 8 and "kimg=2" in result.stderr
 
     # On a terminal: a progress line for each long part, with its count.
-    status, shown = run_on_terminal("acai.cluster", f"--ae_dir={run.path}", "--n_init=3")
+    status, shown = run_on_terminal("acai.cluster", f"--ae_dir={run.path}", "--n_init=3",
+                                    "--train_limit=2000")
     assert status == 0, shown[-2000:]
     for heading in ("encoding the training images", "encoding the test images",
                     "k-means: 3 restarts"):

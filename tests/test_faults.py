@@ -207,7 +207,7 @@ def test_twenty_sigkills_at_random_moments_lose_only_the_period_in_flight(tmp_pa
             time.sleep(rng.uniform(0, 0.5))
         else:  # Anywhere in training, once the run has its lock.
             wait_for(run_dir / "lock", process)
-            time.sleep(rng.uniform(0, 4))
+            time.sleep(rng.uniform(0, 3))
         process.kill()
         process.communicate()
         reports, nimg = check_nothing_corrupt(run_dir)
