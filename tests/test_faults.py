@@ -153,6 +153,14 @@ def test_evaluation_commands_refuse_another_kind_of_run(tmp_path):
         line = error_line(run_binary(f"{flag}={run_dir}", module=module))
         assert "is a 'dcgan' model, not an autoencoder" in line or "not a VAE" in line, line
         assert line.startswith(f"{module}: error: the run at"), line
+    # And the GAN commands given an autoencoder run.
+    ae_dir = tmp_path / "lines32" / "AEBaseline"
+    ae_dir.mkdir(parents=True)
+    (ae_dir / "config.json").write_text('{"model": "baseline", "dataset": "lines32"}')
+    for module, more in (("gan.evaluate", []), ("gan.pegasus", ["--classes=0,1"])):
+        line = error_line(run_binary(f"--run={ae_dir}", *more, module=module))
+        assert line.startswith(f"{module}: error: the run at"), line
+        assert "is a 'baseline' model, not a GAN" in line, line
 
 
 def test_multi_worker_without_tf_config_is_refused(monkeypatch):
