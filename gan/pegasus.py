@@ -18,7 +18,12 @@ sees both classes in it. Methods, each writing its best `top` images as a grid:
                          (--count decodings in all); ae_interpolation.png the same pairs
                          from a to b in --steps steps;
   comparison.png         the methods' best grids side by side, titled;
-  pegasus.json           the scores of each method's best images.
+  pegasus.json           the scores of each method's best images, and the realism of
+                         those best images next to that of as many of the method's images
+                         taken unranked (its first ones): the Frechet distance of their
+                         classifier features to real images of the two classes, and their
+                         sharpness (mean absolute Laplacian) relative to the real images'.
+                         A search that buys "both classes" with blur shows it here.
 
 Everything goes to --output (default: GAN_RUN/pegasus, or ACAI_RUN/pegasus without --run).
 Classes are names or indices of the scoring classifier's dataset, e.g. the CIFAR-10
@@ -40,7 +45,7 @@ from acai.lib import cli, data, progress
 from acai.lib.interpolate import lerp
 from acai.lib.summaries import images_to_grid, save_png, to_uint8
 from gan.classifier import classifier_dir, get_classifier
-from gan.frechet import generator_fn
+from gan.frechet import frechet_distance_of, generator_fn, statistics
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (after choosing the backend)
@@ -48,6 +53,7 @@ import matplotlib.pyplot as plt  # noqa: E402  (after choosing the backend)
 FLAGS = flags.FLAGS
 BATCH = 256
 INTERPOLATION_ROWS = 8
+REAL_IMAGES = 2000  # Real images of the two classes (half each) the realism compares to.
 
 
 def define_flags():
@@ -87,20 +93,50 @@ def rank(images, scores, top):
 
 
 class Best:
-    """The best `top` images seen so far, fed batch by batch."""
+    """The best `top` images seen so far, fed batch by batch; `unranked` keeps the first
+    `top` images seen, the method's images as they come, to compare with."""
 
     def __init__(self, top, score):
         self.top, self.score = top, score
         self.images, self.scores, self.seen = None, np.zeros([0], np.float32), 0
+        self.unranked = np.zeros([0], np.float32)
 
     def add(self, images):
         images = np.clip(np.asarray(images, np.float32), -1.0, 1.0)
         scores = self.score(images)
+        if len(self.unranked) < self.top:
+            kept = images[:self.top - len(self.unranked)]
+            self.unranked = kept if not len(self.unranked) else np.concatenate(
+                [self.unranked, kept])
         self.seen += len(images)
         if self.images is not None:
             images = np.concatenate([self.images, images])
             scores = np.concatenate([self.scores, scores])
         self.images, self.scores = rank(images, scores, self.top)
+
+
+def sharpness(images):
+    """Mean absolute Laplacian of the grey levels of images [N, H, W, C] in [-1, 1]: what
+    blur lowers."""
+    grey = np.asarray(images, np.float64).mean(axis=-1)
+    laplacian = (4 * grey[:, 1:-1, 1:-1] - grey[:, :-2, 1:-1] - grey[:, 2:, 1:-1]
+                 - grey[:, 1:-1, :-2] - grey[:, 1:-1, 2:])
+    return float(np.abs(laplacian).mean())
+
+
+class Realism:
+    """How real a set of images looks against real images of the two classes: the
+    Frechet distance of their classifier features, and their sharpness / the real's."""
+
+    def __init__(self, classifier, real_images):
+        self.classifier = classifier
+        self.real = statistics(classifier.features(real_images))
+        self.real_sharpness = sharpness(real_images)
+
+    def __call__(self, images):
+        fake = statistics(self.classifier.features(images))
+        return dict(frechet_distance=round(float(frechet_distance_of(*self.real, *fake)), 4),
+                    sharpness=round(sharpness(images) / self.real_sharpness, 4))
 
 
 def resolve_classes(classes, class_names):
@@ -277,11 +313,16 @@ def pegasus(output):
                                         seed=FLAGS.seed)
         methods.append(("ae_mixes", f"{config.get('model', 'ae').upper()} latent mixes", best))
         save("ae_interpolation", images_to_grid(interpolation))
-    summary = dict(classes=list(names), classifier_test_accuracy=classifier.test_accuracy)
+    realism = Realism(classifier, np.concatenate(
+        class_images(scorer_spec, a, b, REAL_IMAGES // 2, FLAGS.seed)))
+    summary = dict(classes=list(names), classifier_test_accuracy=classifier.test_accuracy,
+                   real_images=REAL_IMAGES)
     for stem, title, best in methods:
         save(stem, grid_of(best.images))
         summary[stem] = dict(title=title, scored=best.seen,
-                             best_scores=[round(float(s), 4) for s in best.scores])
+                             best_scores=[round(float(s), 4) for s in best.scores],
+                             best_realism=realism(best.images),
+                             unranked_realism=realism(best.unranked))
     written.append(os.path.join(output, "comparison.png"))
     side_by_side([grid_of(best.images) for _, _, best in methods],
                  [f"{title}\nbest {len(best.scores)} of {best.seen}, "

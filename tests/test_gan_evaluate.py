@@ -198,6 +198,23 @@ def test_sample_quality_ranks_real_above_noise(spec, classifier, tmp_path, monke
         frechet.InceptionFeatures(str(tmp_path / "nope"))
 
 
+def test_realism_sees_blur_and_noise(spec, classifier):
+    bank = real_bank(spec)
+    real = bank.transpose(1, 0, 2, 3, 4).reshape((-1,) + bank.shape[-3:])  # Classes mixed.
+    blurred = tf.nn.avg_pool2d(real, 5, 1, "SAME").numpy()
+    assert pegasus.sharpness(blurred) < 0.6 * pegasus.sharpness(real)
+    realism = pegasus.Realism(classifier, real[:100])
+    same, blur = realism(real[100:164]), realism(blurred[100:164])
+    noise = realism(np.random.default_rng(0).uniform(-1, 1, real[:64].shape))
+    assert abs(same["sharpness"] - 1) < 0.2 and blur["sharpness"] < 0.6
+    assert same["frechet_distance"] < noise["frechet_distance"]
+    assert same["frechet_distance"] < blur["frechet_distance"]
+    kept = pegasus.Best(4, lambda x: x.mean(axis=(1, 2, 3)))
+    kept.add(real[:3])
+    kept.add(real[3:10])
+    np.testing.assert_array_equal(kept.unranked, np.clip(real[:4], -1, 1))
+
+
 def test_gan_searches(spec, classifier):
     bank = real_bank(spec)
 
@@ -267,3 +284,6 @@ def test_pegasus_through_an_autoencoder(folder, spec, classifier, tmp_path):
     summary = json.load(open(os.path.join(out, "pegasus.json")))
     assert summary["classes"] == ["vertical", "horizontal"]
     assert summary["ae_mixes"]["scored"] == 90 and len(summary["ae_mixes"]["best_scores"]) == 8
+    for key in ("best_realism", "unranked_realism"):
+        figures = summary["ae_mixes"][key]
+        assert figures["frechet_distance"] >= 0 and figures["sharpness"] > 0, figures
