@@ -215,6 +215,42 @@ def test_realism_sees_blur_and_noise(spec, classifier):
     np.testing.assert_array_equal(kept.unranked, np.clip(real[:4], -1, 1))
 
 
+class Smooth:
+    """A differentiable stand-in generator, G(z) = tanh(z W), and a D that prefers
+    images near grey."""
+    conditional, nclass, z_dim = False, 2, 16
+
+    def __init__(self, shape=(32, 32, 3)):
+        self.shape = shape
+        self.w = tf.constant(np.random.default_rng(0).normal(
+            0, 0.3, size=(self.z_dim, int(np.prod(shape)))).astype(np.float32))
+
+    def generate(self, z, label=None, training=False):
+        return tf.reshape(tf.tanh(tf.convert_to_tensor(z, tf.float32) @ self.w),
+                          (-1,) + self.shape)
+
+    def disc(self, x, label=None, training=False):
+        return -tf.reduce_mean(tf.square(x), axis=[1, 2, 3])
+
+
+def test_gan_ascent_raises_the_score_of_its_starting_points(classifier):
+    model = Smooth()
+
+    def score(images):
+        return pegasus.pegasus_scores(classifier.probabilities(images), 0, 1)
+
+    sampled = pegasus.gan_search(model, 0, 1, score, count=128, top=8, seed=4)
+    ascended = pegasus.gan_ascent_search(model, classifier, 0, 1, score, count=128, top=8,
+                                         steps=40, seed=0)
+    # The same starting points (seed + 4): the best 8 of the same 128 samples.
+    np.testing.assert_allclose(np.sort(ascended.unranked.reshape(8, -1), 0), np.sort(
+        np.clip(model.generate(np.random.default_rng(4).standard_normal(
+            (128, 16)).astype(np.float32))[:8].numpy(), -1, 1).reshape(8, -1), 0), atol=1e-5)
+    assert ascended.scores.mean() > sampled.scores.mean() + 0.05, (
+        ascended.scores, sampled.scores)
+    assert ascended.seen == 128 and ascended.images.shape == (8, 32, 32, 3)
+
+
 def test_gan_searches(spec, classifier):
     bank = real_bank(spec)
 
