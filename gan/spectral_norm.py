@@ -33,7 +33,19 @@ def _l2_normalize(x):
 
 
 class SpectralNormalized:
-    """What the spectrally normalised layers share: u, v, the power iteration, sigma."""
+    """What the spectrally normalised layers share: u, v, the power iteration, sigma.
+    Mixed into a Keras weight layer (before it in the bases); sn_seed seeds u and v."""
+
+    def __init__(self, *args, sn_seed=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.sn_seed = sn_seed
+
+    def build(self, input_shape):
+        super().build(input_shape)
+        self.build_spectral_norm()
+
+    def get_config(self):
+        return dict(super().get_config(), sn_seed=self.sn_seed)
 
     def add_weight(self, *args, **kwargs):
         if kwargs.get("name") == "kernel":  # Read in float32; normalized_kernel casts.
@@ -86,38 +98,16 @@ class SpectralNormalized:
 class SNConv2D(SpectralNormalized, keras.layers.Conv2D):
     """keras.layers.Conv2D computing with W / sigma(W) (channels last)."""
 
-    def __init__(self, *args, sn_seed=None, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.sn_seed = sn_seed
-
-    def build(self, input_shape):
-        super().build(input_shape)
-        self.build_spectral_norm()
-
     def call(self, inputs):
         return self._finish(self.convolution_op(inputs, self.normalized_kernel()))
-
-    def get_config(self):
-        return dict(super().get_config(), sn_seed=self.sn_seed)
 
 
 @keras.saving.register_keras_serializable(package="gan")
 class SNDense(SpectralNormalized, keras.layers.Dense):
     """keras.layers.Dense computing with W / sigma(W)."""
 
-    def __init__(self, *args, sn_seed=None, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.sn_seed = sn_seed
-
-    def build(self, input_shape):
-        super().build(input_shape)
-        self.build_spectral_norm()
-
     def call(self, inputs, training=None):
         return self._finish(ops.matmul(inputs, self.normalized_kernel()))
-
-    def get_config(self):
-        return dict(super().get_config(), sn_seed=self.sn_seed)
 
 
 def spectral_layers(model):
