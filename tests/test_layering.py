@@ -12,7 +12,8 @@ PACKAGES = ("acai", "gan", "vae", "flags")
 FAMILIES = {
     "acai.models": ("acai.models",),
     "vae.model": ("vae.model",),
-    "gan": ("gan.layers", "gan.models", "gan.classifier", "gan.frechet", "gan.evaluation"),
+    "gan": ("gan.layers", "gan.spectral_norm", "gan.models", "gan.classifier", "gan.frechet",
+            "gan.evaluation"),
 }
 
 
