@@ -62,6 +62,14 @@ print("RESULT " + json.dumps(out))
 """
 
 
+# Two replicas sum their halves of the batch in another order than one device does, and
+# Adam turns a rounding-sized gradient difference on a near-zero gradient into up to a
+# full step: over 32 steps of lr 1e-3 the weights can drift apart by a few 1e-4 on some
+# CPUs (3.6e-4 seen in CI). 1e-3 is 3% of the farthest 32 steps can move a weight
+# (32 x 1e-3).
+ROUNDING = 1e-3
+
+
 def run_script(tmp_path, *models):
     result = subprocess.run([sys.executable, "-c", SCRIPT.replace("sys.argv[0]", repr(
         str(tmp_path))), *models], cwd=REPO, capture_output=True, text=True, timeout=600)
@@ -80,7 +88,7 @@ def test_mirrored_on_two_cpus_matches_one_device(tmp_path):
     baseline = results["baseline"]
     for name, value in baseline["default"].items():
         assert abs(baseline["mirrored"][name] - value) < 1e-4, (name, baseline)
-    assert baseline["max_weight_difference"] < 1e-4
+    assert baseline["max_weight_difference"] < ROUNDING
     assert results["replica_z_difference"] > 0.1
     dcgan = results["dcgan"]
     assert set(dcgan["mirrored"]) == set(dcgan["default"])
@@ -137,7 +145,7 @@ def test_two_workers_on_loopback_match_one_device(tmp_path):
         "nimg/.ATTRIBUTES/VARIABLE_VALUE")) == 1024
     difference = max(float(np.abs(chief[name] - one[name]).max()) for name in chief
                      if np.issubdtype(np.asarray(chief[name]).dtype, np.floating))
-    assert difference < 1e-4
+    assert difference < ROUNDING
     # The reports agree too (the workers' losses averaged over both).
     reports = [json.loads((tmp_path / d / TINY_RUN / "metrics.jsonl").read_text())
                for d in ("worker0", "single")]
