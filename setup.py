@@ -25,7 +25,7 @@ setup(
         # The animated GIFs of a run (acai/lib/summaries.py); the tests read images with it.
         "pillow",
     ],
-    extras_require={"test": ["pytest>=7"]},
+    extras_require={"test": ["pytest>=7", "pytest-xdist>=3"]},
     entry_points={"console_scripts": [
         "acai-train = acai.train:run",
         "acai-export = acai.export:run",

@@ -2,7 +2,9 @@
 data, and a clean Keras state.
 
 Tiers: `pytest -m "not slow"` is the fast tier (every model's behaviour in process);
-tests marked slow start binaries in subprocesses or train for longer.
+tests marked slow start binaries in subprocesses or train for longer. `-n 2` (pytest-xdist)
+runs two tests at a time: much of a binary's time is its single-threaded start, so the
+two cores are better used side by side.
 """
 
 import os
