@@ -108,5 +108,11 @@ def define(models, default_model, argv=None):
 def config(models):
     """What --model is built from (Model.create): its declared parameters' flags and
     --seed, concrete values only. The run's config.json is made by registry.new_run."""
-    names = ("seed",) + tuple(declared(models[FLAGS.model]))
-    return {name: FLAGS[name].value for name in names}
+    cls = models[FLAGS.model]
+    names = ("seed",) + tuple(declared(cls))
+    # A parameter a preset (--setting=A) gives a default is left to the preset unless
+    # the command line names it.
+    preset = {name for table in cls.PRESETS.values() for values in table.values()
+              for name in values}
+    return {name: FLAGS[name].value if FLAGS[name].present or name not in preset else None
+            for name in names}

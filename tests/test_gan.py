@@ -192,6 +192,52 @@ def test_n_critic_updates_the_generator_every_n_steps(lines32):
     assert all(np.isfinite(h["loss_disc"]) for h in history)
 
 
+def test_sngan_settings_are_the_papers_and_explicit_values_win():
+    """SN-GAN's Table 1 settings set lr, Adam's betas and n_critic; a value given
+    explicitly overrides its setting's; settings other than C name their runs."""
+    expected = {"A": (1e-4, 0.5, 0.9, 5), "B": (1e-4, 0.5, 0.999, 1),
+                "C": (2e-4, 0.5, 0.999, 1)}
+    for setting, values in expected.items():
+        model = SNGAN((32, 32, 3), setting=setting, depth=4)
+        assert (model.lr, model.adam_beta1, model.adam_beta2, model.n_critic) == values
+    assert SNGAN((32, 32, 3), depth=4).setting == "C"
+    mixed = SNGAN((32, 32, 3), setting="A", lr=3e-4, n_critic=2, depth=4)
+    assert (mixed.lr, mixed.adam_beta2, mixed.n_critic) == (3e-4, 0.9, 2)
+    names = {s: SNGAN((32, 32, 3), setting=s, depth=4).experiment_name() for s in "ABC"}
+    assert len(set(names.values())) == 3 and "setting" not in names["C"], names
+    with pytest.raises(ValueError, match="setting"):
+        SNGAN((32, 32, 3), setting="D")
+
+
+FLAGS_CONFIG = r"""
+import json, sys
+from absl import flags
+from acai import registry
+from flags import training
+training.define(registry.models(), "dcgan", sys.argv)
+flags.FLAGS(sys.argv)
+from acai.lib import data
+model = registry.build(flags.FLAGS.model, data.get_dataset("lines32"),
+                       training.config(registry.models()))
+print("RESULT", json.dumps([model.lr, model.adam_beta2, model.n_critic]))
+"""
+
+
+@pytest.mark.slow
+def test_sngan_setting_flag_gives_defaults_the_command_line_overrides():
+    def built(*args):
+        result = subprocess.run([sys.executable, "-c", FLAGS_CONFIG, "--model=sngan",
+                                 "--depth=4", *args], cwd=REPO, capture_output=True,
+                                text=True, timeout=120)
+        assert result.returncode == 0, result.stderr[-2000:]
+        line, = [l for l in result.stdout.splitlines() if l.startswith("RESULT ")]
+        return json.loads(line[len("RESULT "):])
+
+    assert built("--setting=A") == [1e-4, 0.9, 5]
+    assert built("--setting=A", "--lr=3e-4", "--n_critic=1") == [3e-4, 0.9, 1]
+    assert built() == [2e-4, 0.999, 1]
+
+
 @pytest.mark.slow
 def test_gan_train_binary_runs_resumes_and_draws(tmp_path):
     args = [sys.executable, "-m", "gan.train", "--dataset=lines32", "--depth=4",

@@ -100,12 +100,17 @@ class Model(keras.Model):
       NAME: the start of its experiment name (the reference's run names).
       LOSSES: the losses its train_step reports, in order.
       PARAMS: its hyperparameters (acai.lib.params.Param), beyond its bases'.
+      PRESETS: named settings that give some parameters their defaults.
     """
 
     NAME = "Model"
     LOSSES = ()
     PARAMS = (Param("lr", 1e-4, "Learning rate (Adam) of every optimiser.",
                     lower_bound=0.0),)
+    # {preset parameter: {its value: {parameter: default}}}: a named setting (a paper's
+    # "setting A") that gives other parameters their defaults; a value given for one of
+    # those parameters still wins.
+    PRESETS = {}
 
     def __init__(self, image_shape, nclass=0, *, seed=None, name=None, **params):
         super().__init__(name=name or self.NAME)
@@ -115,9 +120,15 @@ class Model(keras.Model):
             raise TypeError(f"{type(self).__name__} has no parameter "
                             f"{', '.join(unknown)}; its parameters: "
                             f"{', '.join(sorted(declarations))}")
+        defaults = {name: param.default for name, param in declarations.items()}
+        for preset, table in self.PRESETS.items():  # A preset sets the others' defaults.
+            choice = params.get(preset)
+            choice = defaults[preset] if choice is None else choice
+            declarations[preset].check(choice)
+            defaults.update(table[choice])
         for param_name, param in declarations.items():
             value = params.get(param_name)
-            value = param.default if value is None else value
+            value = defaults[param_name] if value is None else value
             param.check(value)
             setattr(self, param_name, value)
         self.image_shape = tuple(int(n) for n in image_shape)

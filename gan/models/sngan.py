@@ -18,13 +18,33 @@ class SNGAN(GAN):
     update). Hinge loss:
         loss_disc = mean(relu(1 - D(x))) + mean(relu(1 + D(G(z))))
         loss_gen = -mean(D(G(z)))
-    Adam(2e-4, 0.5, 0.999) with one D step per G step: the paper's setting C, among its
-    best for this network and the cheapest; `--n_critic=5 --lr=1e-4 --adam_beta2=0.9` is
-    its setting A.
+    The optimiser follows one of the paper's settings (its Table 1), `setting`:
+        A: Adam(1e-4, 0.5, 0.9), 5 D steps per G step (WGAN-GP's setting)
+        B: Adam(1e-4, 0.5, 0.999), 1 D step per G step
+        C: Adam(2e-4, 0.5, 0.999), 1 D step per G step (DCGAN's setting; the default,
+           among the paper's best for this network and the cheapest on a CPU)
+    `lr`, `adam_beta1`, `adam_beta2` or `n_critic` given explicitly override the setting.
     """
 
     NAME = "SNGAN"
-    PARAMS = (Param("z_dim", 128, "Size of the generator's N(0, I) input.", lower_bound=1),)
+    SETTINGS = {
+        "A": dict(lr=1e-4, adam_beta1=0.5, adam_beta2=0.9, n_critic=5),
+        "B": dict(lr=1e-4, adam_beta1=0.5, adam_beta2=0.999, n_critic=1),
+        "C": dict(lr=2e-4, adam_beta1=0.5, adam_beta2=0.999, n_critic=1),
+    }
+    PRESETS = {"setting": SETTINGS}
+    PARAMS = (Param("z_dim", 128, "Size of the generator's N(0, I) input.", lower_bound=1),
+              Param("setting", "C", "Optimiser setting of the SN-GAN paper's Table 1 "
+                    "(A: Adam 1e-4, 0.5, 0.9, 5 D steps per G step; B: 1e-4, 0.5, 0.999, "
+                    "1; C: 2e-4, 0.5, 0.999, 1); --lr, --adam_beta1, --adam_beta2, "
+                    "--n_critic given explicitly override it.", kind="enum",
+                    enum_values=("A", "B", "C")))
+
+    def experiment_params(self):
+        params = super().experiment_params()
+        if self.setting != "C":  # Names of setting C runs stay those of older runs.
+            params["setting"] = self.setting
+        return params
 
     def build_generator(self, depth, nclass):
         return layers.generator(self.z_dim, self.image_shape, 8 * depth, kernel=4,
