@@ -7,6 +7,14 @@ from acai.lib.params import Param
 from gan.models.base import GAN
 
 
+def discriminator_convolutions(depth):
+    """The standard CNN's discriminator: (kernel, stride, channels) of its convolutions."""
+    convolutions = []
+    for width in (depth, 2 * depth, 4 * depth):
+        convolutions += [(3, 1, width), (4, 2, width)]
+    return convolutions + [(3, 1, 8 * depth)]
+
+
 class SNGAN(GAN):
     """The spectrally normalised GAN with the paper's standard CNN (its Table 3).
 
@@ -51,12 +59,8 @@ class SNGAN(GAN):
                                 to_image="conv", nclass=nclass)
 
     def build_discriminator(self, depth, nclass):
-        convolutions = []
-        for width in (depth, 2 * depth, 4 * depth):
-            convolutions += [(3, 1, width), (4, 2, width)]
-        convolutions.append((3, 1, 8 * depth))
-        return layers.discriminator(self.image_shape, convolutions, slope=0.1,
-                                    spectral_norm=True, nclass=nclass)
+        return layers.discriminator(self.image_shape, discriminator_convolutions(depth),
+                                    slope=0.1, spectral_norm=True, nclass=nclass)
 
     def loss_disc(self, real, fake):
         return tf.reduce_mean(tf.nn.relu(1.0 - real)) + tf.reduce_mean(tf.nn.relu(1.0 + fake))
