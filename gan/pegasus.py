@@ -18,6 +18,12 @@ sees both classes in it. Methods, each writing its best `top` images as a grid:
                          (--count decodings in all); ae_interpolation.png the same pairs
                          from a to b in --steps steps;
   comparison.png         the methods' best grids side by side, titled;
+  best_strip.png         the best images of the method with the highest score, one a
+                         row, in the middle of a path from class a through it to class b
+                         (2 --steps - 1 columns): latent mixes, from the pair's image of a
+                         to its image of b; class-input mixes, from onehot(a) to onehot(b)
+                         at the same z; GAN samples, from z ascended toward a alone to z
+                         ascended toward b alone;
   pegasus.json           the scores of each method's best images, and the realism of
                          those best images next to that of as many of the method's images
                          taken unranked (its first ones): the Frechet distance of their
@@ -53,6 +59,7 @@ import matplotlib.pyplot as plt  # noqa: E402  (after choosing the backend)
 FLAGS = flags.FLAGS
 BATCH = 256
 INTERPOLATION_ROWS = 8
+STRIP_ROWS = 4  # Rows of best_strip.png.
 REAL_IMAGES = 2000  # Real images of the two classes (half each) the realism compares to.
 
 
@@ -100,15 +107,19 @@ def rank(images, scores, top):
 
 
 class Best:
-    """The best `top` images seen so far, fed batch by batch; `unranked` keeps the first
-    `top` images seen, the method's images as they come, to compare with."""
+    """The best `top` images seen so far, fed batch by batch, with the latent each came
+    from (`latents`, when given: what `strip` needs); `unranked` keeps the first `top`
+    images seen, the method's images as they come, to compare with. `strip`, set by the
+    search: latents [N, ...] -> (images of class a, of class b) at the ends of the path
+    from a through each latent to b."""
 
     def __init__(self, top, score):
         self.top, self.score = top, score
         self.images, self.scores, self.seen = None, np.zeros([0], np.float32), 0
         self.unranked = np.zeros([0], np.float32)
+        self.latents, self.strip = None, None
 
-    def add(self, images):
+    def add(self, images, latents=None):
         images = np.clip(np.asarray(images, np.float32), -1.0, 1.0)
         scores = self.score(images)
         if len(self.unranked) < self.top:
@@ -116,10 +127,16 @@ class Best:
             self.unranked = kept if not len(self.unranked) else np.concatenate(
                 [self.unranked, kept])
         self.seen += len(images)
+        if latents is not None:
+            latents = np.asarray(latents, np.float32)
+            if self.latents is not None:
+                latents = np.concatenate([self.latents, latents])
         if self.images is not None:
             images = np.concatenate([self.images, images])
             scores = np.concatenate([self.scores, scores])
-        self.images, self.scores = rank(images, scores, self.top)
+        order = np.argsort(-scores, kind="stable")[:self.top]
+        self.images, self.scores = images[order], scores[order]
+        self.latents = None if latents is None else latents[order]
 
 
 def image_sharpness(images):
@@ -177,15 +194,44 @@ def one_hot(indices, nclass):
 # ----------------------------------------------------------------------------
 # Searches.
 
-def gan_search(model, a, b, score, *, count, top, seed=0):
-    """Best of `count` samples; a conditional model gets class a or b at random."""
+def gan_render(model):
+    """GAN latents [N, z_dim (+ nclass)]: z, then the class input of a conditional model
+    -> images."""
+    generate = generator_fn(model)
+
+    def render(latents):
+        latents = np.asarray(latents, np.float32)
+        z, labels = latents[:, :model.z_dim], latents[:, model.z_dim:]
+        return generate(z, labels if model.conditional else None)
+    return render
+
+
+def gan_latents(z, labels):
+    return z if labels is None else np.concatenate([z, labels], 1)
+
+
+def strip_through(render, start, middle, end, steps):
+    """Images [N, 2 steps - 1, H, W, C] on the straight paths start -> middle -> end
+    (latents [N, D]), `steps` images a segment."""
+    latents = np.concatenate([lerp(start, middle, steps),
+                              lerp(middle, end, steps)[:, 1:]], 1)
+    n, k = latents.shape[:2]
+    images = render(latents.reshape((n * k,) + latents.shape[2:]))
+    return images.reshape((n, k) + images.shape[1:])
+
+
+def gan_search(model, a, b, score, *, count, top, seed=0, ascent=None):
+    """Best of `count` samples; a conditional model gets class a or b at random.
+    ascent: the keyword arguments of `ascend` that find a strip's ends."""
     generate, rng, best = generator_fn(model), np.random.default_rng(seed), Best(top, score)
     for start in batch_starts(count, f"GAN: scoring {count} samples"):
         n = min(BATCH, count - start)
         z = rng.standard_normal((n, model.z_dim)).astype(np.float32)
         labels = (one_hot(rng.choice([a, b], n), model.nclass) if model.conditional
                   else None)
-        best.add(generate(z, labels))
+        best.add(generate(z, labels), gan_latents(z, labels))
+    if ascent:
+        best.strip = gan_ascent_strip(model, **ascent)
     return best
 
 
@@ -194,14 +240,61 @@ def batch_starts(count, what):
     return progress.track(range(0, count, BATCH), what, -(-count // BATCH), "batch")
 
 
+def ascend(model, classifier, z, labels, classes, *, steps, lr=0.05, prior_weight=1.0,
+           disc_weight=0.1, what="GAN z ascent"):
+    """`steps` Adam steps on z [N, z_dim] (class inputs `labels` fixed) ascending
+        min_c log P(c) + disc_weight D(G(z)) - prior_weight (|z| - sqrt(dim))^2 / dim
+    over the classifier's `classes`: the evidence of every one of them, D's belief that
+    the image is real, and a penalty keeping z on the typical shell of N(0, I); -> z."""
+    z = tf.Variable(np.asarray(z, np.float32))
+    labels = None if labels is None else tf.constant(labels, tf.float32)
+    dim = float(model.z_dim)
+    classes = list(classes)
+    # Adam (ascending), its moments beside z.
+    m, v, t = tf.Variable(tf.zeros_like(z)), tf.Variable(tf.zeros_like(z)), tf.Variable(0.0)
+
+    @tf.function
+    def step():
+        with tf.GradientTape() as tape:
+            images = model.generate(z, labels, training=False)
+            p = tf.gather(classifier.network(images, training=False), classes, axis=1)
+            # A tiny floor: a start the classifier gives P = 1e-20 must still climb
+            # (with a floor of 1e-8 its gradient vanished and the ascent stalled).
+            evidence = tf.reduce_min(tf.math.log(p + 1e-30), axis=1)
+            realism = model.disc(images, labels, training=False)
+            prior = tf.square(tf.norm(z, axis=1) - tf.sqrt(dim)) / dim
+            objective = tf.reduce_sum(evidence + disc_weight * realism - prior_weight * prior)
+        gradient = tape.gradient(objective, z)
+        t.assign_add(1.0)
+        m.assign(0.9 * m + 0.1 * gradient)
+        v.assign(0.999 * v + 0.001 * tf.square(gradient))
+        z.assign_add(lr * (m / (1 - 0.9 ** t)) / (tf.sqrt(v / (1 - 0.999 ** t)) + 1e-8))
+        return objective
+
+    for _ in progress.track(range(steps), f"{what}: {steps} steps", steps):
+        step()
+    return z.numpy()
+
+
+def gan_ascent_strip(model, classifier, a, b, **ascent):
+    """A GAN method's strip: its ends are the latent ascended toward class a alone and
+    toward class b alone (the nearest a and b along the classifier's evidence), the
+    class input unchanged."""
+    def strip(latents, steps):
+        latents = np.asarray(latents, np.float32)
+        z, labels = latents[:, :model.z_dim], latents[:, model.z_dim:]
+        labels = labels if model.conditional else None
+        ends = [gan_latents(ascend(model, classifier, z, labels, [c], what=f"strip end "
+                                   f"{c}", **ascent), labels) for c in (a, b)]
+        return strip_through(gan_render(model), ends[0], latents, ends[1], steps)
+    return strip
+
+
 def gan_ascent_search(model, classifier, a, b, score, *, count, top, steps, lr=0.05,
                       prior_weight=1.0, disc_weight=0.1, model_classes=None, seed=0):
-    """Gradient ascent on z from the best `top` of `count` samples (a conditional model
-    gets the class input half and half of its classes `model_classes`, default (a, b));
-    a and b are the classifier's classes; `steps` Adam steps on
-        min(log P(a), log P(b)) + disc_weight D(G(z)) - prior_weight (|z| - sqrt(dim))^2 / dim
-    (the classifier's evidence of both classes, D's belief that the image is real, and a
-    penalty that keeps z on the typical shell of N(0, I)); -> Best of the results."""
+    """Gradient ascent on z (`ascend` toward classes a and b of the classifier) from the
+    best `top` of `count` samples (a conditional model gets the class input half and half
+    of its classes `model_classes`, default (a, b)); -> Best of the results."""
     ma, mb = model_classes or (a, b)
     label = (0.5 * (one_hot([ma], model.nclass) + one_hot([mb], model.nclass))
              if model.conditional else None)
@@ -218,46 +311,35 @@ def gan_ascent_search(model, classifier, a, b, score, *, count, top, steps, lr=0
         scores.append(score(images))
         unranked.append(images[:top - sum(map(len, unranked))])
     z_all, scores = np.concatenate(z_all), np.concatenate(scores)
-    z = tf.Variable(z_all[np.argsort(-scores, kind="stable")[:top]])
-    labels = None if label is None else tf.constant(np.repeat(label, len(z.numpy()), 0))
-    dim = float(model.z_dim)
-    # Adam (ascending), its moments beside z.
-    m, v, t = tf.Variable(tf.zeros_like(z)), tf.Variable(tf.zeros_like(z)), tf.Variable(0.0)
-
-    @tf.function
-    def step():
-        with tf.GradientTape() as tape:
-            images = model.generate(z, labels, training=False)
-            p = classifier.network(images, training=False)
-            evidence = tf.minimum(tf.math.log(p[:, a] + 1e-8), tf.math.log(p[:, b] + 1e-8))
-            realism = model.disc(images, labels, training=False)
-            prior = tf.square(tf.norm(z, axis=1) - tf.sqrt(dim)) / dim
-            objective = tf.reduce_sum(evidence + disc_weight * realism - prior_weight * prior)
-        gradient = tape.gradient(objective, z)
-        t.assign_add(1.0)
-        m.assign(0.9 * m + 0.1 * gradient)
-        v.assign(0.999 * v + 0.001 * tf.square(gradient))
-        z.assign_add(lr * (m / (1 - 0.9 ** t)) / (tf.sqrt(v / (1 - 0.999 ** t)) + 1e-8))
-        return objective
-
-    for _ in progress.track(range(steps), f"GAN z ascent: {steps} steps", steps):
-        step()
-    start.add(generate(z.numpy(), None if labels is None else labels.numpy()))
+    z = z_all[np.argsort(-scores, kind="stable")[:top]]
+    labels = None if label is None else np.repeat(label, len(z), 0)
+    ascent = dict(steps=steps, lr=lr, prior_weight=prior_weight, disc_weight=disc_weight)
+    z = ascend(model, classifier, z, labels, [a, b], **ascent)
+    start.add(generate(z, labels), gan_latents(z, labels))
     start.unranked = np.concatenate(unranked)  # The samples it started from, unranked.
     start.seen = count
+    start.strip = gan_ascent_strip(model, classifier, a, b, **ascent)
     return start
 
 
 def gan_mix_search(model, a, b, score, *, count, top, seed=0):
     """Best of `count` samples of a conditional model with mixed class inputs
-    alpha * onehot(a) + (1 - alpha) * onehot(b), alpha ~ U(0, 1)."""
+    alpha * onehot(a) + (1 - alpha) * onehot(b), alpha ~ U(0, 1). Its strip keeps z
+    and takes the class input from onehot(a) through the best mix to onehot(b)."""
     generate, rng, best = generator_fn(model), np.random.default_rng(seed + 1), Best(top, score)
     onehots = one_hot([a, b], model.nclass)
     for start in batch_starts(count, f"GAN with mixed classes: scoring {count} samples"):
         n = min(BATCH, count - start)
         z = rng.standard_normal((n, model.z_dim)).astype(np.float32)
         alpha = rng.uniform(0.0, 1.0, (n, 1)).astype(np.float32)
-        best.add(generate(z, alpha * onehots[0] + (1 - alpha) * onehots[1]))
+        labels = alpha * onehots[0] + (1 - alpha) * onehots[1]
+        best.add(generate(z, labels), gan_latents(z, labels))
+
+    def strip(latents, steps):
+        z = np.asarray(latents, np.float32)[:, :model.z_dim]
+        ends = [gan_latents(z, np.repeat(onehots[i:i + 1], len(z), 0)) for i in (0, 1)]
+        return strip_through(gan_render(model), ends[0], latents, ends[1], steps)
+    best.strip = strip
     return best
 
 
@@ -301,8 +383,22 @@ def ae_search(model, spec, a, b, score, *, count, top, alphas, steps=9, seed=0):
                               f"{len(images_a) * len(alphas)} latent mixes"):
         z_a = encode(images_a[start:start + BATCH])
         z_b = encode(images_b[start:start + BATCH])
-        for alpha in alphas:
-            best.add(decode(alpha * z_a + (1 - alpha) * z_b).numpy())
+        flat = [tf.reshape(z, (len(z), -1)).numpy() for z in (z_a, z_b)]
+        for alpha in alphas:  # Latents: z_a, z_b, alpha.
+            best.add(decode(alpha * z_a + (1 - alpha) * z_b).numpy(),
+                     np.concatenate(flat + [np.full((len(z_a), 1), alpha, np.float32)], 1))
+
+    z_shape = z_a.shape[1:]
+
+    def strip(latents, steps):
+        """From the pair's image of a through their best mix to their image of b."""
+        latents = np.asarray(latents, np.float32)
+        size = (latents.shape[1] - 1) // 2
+        z_a, z_b, alpha = latents[:, :size], latents[:, size:2 * size], latents[:, -1:]
+        shape = tuple(z_shape)
+        render = lambda z: decode(z.reshape((len(z),) + shape)).numpy()  # noqa: E731
+        return strip_through(render, z_a, alpha * z_a + (1 - alpha) * z_b, z_b, steps)
+    best.strip = strip
     rows = min(INTERPOLATION_ROWS, len(images_a))
     z = lerp(encode(images_a[:rows]).numpy(), encode(images_b[:rows]).numpy(), steps)
     images = decode(z.reshape((rows * steps,) + z.shape[2:])).numpy()
@@ -374,7 +470,11 @@ def pegasus(output):
         kind = config.get("model", "gan").upper()
         methods.append(("gan_samples", f"{kind} samples",
                         gan_search(model, ga, gb, score, count=FLAGS.count, top=FLAGS.top,
-                                   seed=FLAGS.seed)))
+                                   seed=FLAGS.seed, ascent=dict(
+                                       classifier=classifier, a=a, b=b,
+                                       steps=FLAGS.ascent_steps or 100, lr=FLAGS.ascent_lr,
+                                       prior_weight=FLAGS.prior_weight,
+                                       disc_weight=FLAGS.disc_weight))))
         if FLAGS.ascent_steps:
             methods.append(("gan_ascent", f"{kind} z gradient ascent", gan_ascent_search(
                 model, classifier, a, b, score, count=FLAGS.count, top=FLAGS.top,
@@ -405,6 +505,12 @@ def pegasus(output):
                              best_scores=[round(float(s), 4) for s in best.scores],
                              best_realism=realism(best.images),
                              unranked_realism=realism(best.unranked))
+    # The best method's best images, each on its path from class a to class b.
+    stem, title, best = max(methods, key=lambda method: method[2].scores[0])
+    rows = min(STRIP_ROWS, len(best.scores))
+    save("best_strip", images_to_grid(best.strip(best.latents[:rows], FLAGS.steps)))
+    summary["best_strip"] = dict(method=stem, rows=rows, columns=2 * FLAGS.steps - 1,
+                                 middle_scores=[round(float(s), 4) for s in best.scores[:rows]])
     written.append(os.path.join(output, "comparison.png"))
     side_by_side([grid_of(best.images) for _, _, best in methods],
                  [f"{title}\nbest {len(best.scores)} of {best.seen}, "

@@ -249,6 +249,12 @@ def test_gan_ascent_raises_the_score_of_its_starting_points(classifier):
     assert ascended.scores.mean() > sampled.scores.mean() + 0.05, (
         ascended.scores, sampled.scores)
     assert ascended.seen == 128 and ascended.images.shape == (8, 32, 32, 3)
+    # The strip: from z ascended toward class 0 alone, through the pegasus, to class 1.
+    strip = ascended.strip(ascended.latents[:3], 4)
+    assert strip.shape == (3, 7, 32, 32, 3)
+    np.testing.assert_allclose(np.clip(strip[:, 3], -1, 1), ascended.images[:3], atol=1e-5)
+    p = classifier.probabilities(strip.reshape(-1, 32, 32, 3)).reshape(3, 7, -1)
+    assert np.all(p[:, 0, 0] > p[:, 3, 0]) and np.all(p[:, -1, 1] > p[:, 3, 1]), p
 
 
 def test_gan_searches(spec, classifier):
@@ -264,6 +270,15 @@ def test_gan_searches(spec, classifier):
                                    top=16)
     # Half-and-half blends of the two classes confuse the classifier more than one class.
     assert mixes.scores.mean() > best.scores.mean()
+    # Its strip keeps z and moves the class input: one-hot a, the best mix, one-hot b.
+    strip = mixes.strip(mixes.latents[:2], 3)
+    assert strip.shape == (2, 5, 32, 32, 3)
+    np.testing.assert_allclose(np.clip(strip[:, 2], -1, 1), mixes.images[:2], atol=1e-5)
+    model = StandIn(bank, conditional=True)
+    z = mixes.latents[:2, :model.z_dim]
+    for column, label in ((0, 0), (-1, 1)):
+        np.testing.assert_allclose(strip[:, column], model.generate(
+            tf.constant(z), tf.one_hot([label, label], 2)).numpy(), atol=1e-5)
     path = pegasus.gan_interpolation(StandIn(bank, conditional=True), 0, 1, rows=3, steps=5)
     assert path.shape == (3, 5, 32, 32, 3)
     p = classifier.probabilities(path.reshape(-1, 32, 32, 3))[:, 0].reshape(3, 5)
@@ -314,12 +329,21 @@ def test_pegasus_through_an_autoencoder(folder, spec, classifier, tmp_path):
     assert result.returncode == 0, result.stderr[-2000:]
     out = os.path.join(run.path, "pegasus")
     assert sorted(os.listdir(out)) == ["ae_interpolation.png", "ae_mixes.png",
-                                       "comparison.png", "pegasus.json"]
+                                       "best_strip.png", "comparison.png", "pegasus.json"]
+    # 4 rows of 2 x 4 - 1 columns; the middle column is the best 4 of ae_mixes.png.
+    strip = np.asarray(Image.open(os.path.join(out, "best_strip.png")))
+    assert strip.shape == (4 * 32, 7 * 32, 3)
+    mixes = np.asarray(Image.open(os.path.join(out, "ae_mixes.png")))  # 3 x 3 grid.
+    middle = [strip[32 * r:32 * r + 32, 96:128] for r in range(4)]
+    best = [mixes[32 * (i // 3):32 * (i // 3) + 32, 32 * (i % 3):32 * (i % 3) + 32]
+            for i in range(4)]
+    assert max(int(np.abs(m.astype(int) - b).max()) for m, b in zip(middle, best)) <= 1
     assert np.asarray(Image.open(os.path.join(out, "ae_interpolation.png"))).shape == (
         8 * 32, 4 * 32, 3)
     summary = json.load(open(os.path.join(out, "pegasus.json")))
     assert summary["classes"] == ["vertical", "horizontal"]
     assert summary["ae_mixes"]["scored"] == 90 and len(summary["ae_mixes"]["best_scores"]) == 8
+    assert summary["best_strip"]["method"] == "ae_mixes"
     for key in ("best_realism", "unranked_realism"):
         figures = summary["ae_mixes"][key]
         assert figures["frechet_distance"] >= 0 and figures["sharpness"] > 0, figures
