@@ -241,7 +241,7 @@ def test_gan_ascent_raises_the_score_of_its_starting_points(classifier):
 
     sampled = pegasus.gan_search(model, 0, 1, score, count=128, top=8, seed=4)
     ascended = pegasus.gan_ascent_search(model, classifier, 0, 1, score, count=128, top=8,
-                                         steps=40, seed=0)
+                                         steps=40, lr=0.05, seed=0)
     # The same starting points (seed + 4): the best 8 of the same 128 samples.
     np.testing.assert_allclose(np.sort(ascended.unranked.reshape(8, -1), 0), np.sort(
         np.clip(model.generate(np.random.default_rng(4).standard_normal(
