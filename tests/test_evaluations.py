@@ -164,8 +164,8 @@ def test_binaries_end_to_end_and_errors(tmp_path, lines32):
         assert heading in shown
     assert "3/3" in shown and "5000/5000" in shown
 
-    for module in ("acai.cluster", "acai.classify"):
-        result = run_module(module, f"--ae_dir={tmp_path / 'nope'}")
-        assert result.returncode != 0
-        assert "Traceback" not in result.stderr
-        assert result.stderr.strip().splitlines()[-1].startswith(f"{module}: error: no run at")
+    # (acai.cluster's missing run: tests/test_faults.py.)
+    result = run_module("acai.classify", f"--ae_dir={tmp_path / 'nope'}")
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines()[-1].startswith("acai.classify: error: no run at")
