@@ -9,7 +9,7 @@ from acai import registry
 from acai.lib.model import mean_squared_error
 from acai.lib.params import declared
 from acai.models import AAE, VQVAE, Denoising, Dropout
-from acai.models.vqvae import VectorQuantizer
+from acai.models.vqvae import VectorQuantizer, steps_until_in_reach
 from conftest import SMALL, mean_of, train_steps
 from vae.model import VAE, bernoulli_log_likelihood, kl_divergence
 
@@ -240,6 +240,34 @@ def test_vq_codebook_moves_towards_the_assigned_encodings():
     total = 0.5 * codebook + 0.5 * np.array([[2, 0], [9, 2], [0, 0], [0, 0]])
     np.testing.assert_allclose(new, total / smoothed[:, None], rtol=1e-5)
     np.testing.assert_allclose(new[2:], codebook[2:], rtol=1e-4)  # Unassigned: unmoved.
+
+
+def test_vq_cold_start_pushes_unused_entries_out_and_they_shrink_back_as_predicted():
+    """The reference's EMA starts counts at 0 without debiasing: an entry unused in the
+    first step is divided by a smoothed count of ~epsilon, then shrinks by decay per step;
+    steps_until_in_reach predicts when it is first chosen again."""
+    quantizer = VectorQuantizer(3, 2, decay=0.9, epsilon=1e-5)
+    quantizer.codebook.assign([[0.1, 0.0], [1e-4, 0.0], [0.0, 1e-4]])
+    quantizer.ema_sum.assign(quantizer.codebook)
+    x = tf.constant([[0.1, 0.0], [0.2, 0.0], [0.3, 0.0]], tf.float32)
+    history = []
+    for _ in range(60):
+        index = quantizer.nearest(x)
+        history.append((quantizer.codebook.numpy().copy(), index.numpy()))
+        quantizer.update(x, index)
+    np.testing.assert_array_equal(history[1][1], [0, 0, 0])
+    # One step multiplies the unused entries by 0.9 / ~1e-5: 9 instead of 1e-4.
+    np.testing.assert_allclose(np.abs(history[1][0][1:]).max(1), [9, 9], rtol=1e-3)
+    for (before, _), (after, _) in zip(history[5:20], history[6:21]):
+        np.testing.assert_allclose(after[1:], 0.9 * before[1:], rtol=1e-4)
+    returned = next(t for t, (_, index) in enumerate(history) if np.any(index != 0))
+    codebook, index = history[15]
+    predicted = steps_until_in_reach(x.numpy(), codebook[index], codebook[1:], 0.9,
+                                     max_steps=1000, step=1)
+    assert 20 < returned < 60
+    assert abs(15 + predicted - returned) <= 1
+    assert steps_until_in_reach(x.numpy(), codebook[index], codebook[1:], 0.9,
+                                max_steps=returned - 18, step=1) is None
 
 
 def test_vqvae_codebook_state_and_straight_through_gradient(lines32, tmp_path):

@@ -5,6 +5,7 @@ average (EMA) updates, one block and one residual; this file says the same compu
 """
 
 import keras
+import numpy as np
 import tensorflow as tf
 
 from acai.lib.autoencoder import AutoEncoder
@@ -66,6 +67,26 @@ class VectorQuantizer(keras.layers.Layer):
         n = tf.reduce_sum(self.ema_count)
         smoothed = (self.ema_count + self.epsilon) / (n + self.size * self.epsilon) * n
         self.codebook.assign(self.ema_sum / smoothed[:, None])
+
+
+def steps_until_in_reach(vectors, entries, unused, decay, max_steps, step=50):
+    """When an unused codebook entry comes back within reach (numpy, a prediction).
+
+    An entry no vector is assigned to keeps a smoothed count of about epsilon
+    (VectorQuantizer.update), so it is its moving-average sum over ~epsilon: the sum,
+    and the entry with it, shrinks by `decay` each step. Returns the first t (a multiple
+    of `step`, at most max_steps) at which some unused entry, shrunk to decay^t of itself,
+    is nearer to one of `vectors` than that vector's current entry, assuming the vectors
+    and used entries stay put; None if there is none.
+    vectors: (N, D); entries: (N, D), each vector's current entry; unused: (K, D)."""
+    current = np.sum((vectors - entries) ** 2, 1)
+    norms = np.sum(vectors ** 2, 1)[:, None]
+    for t in range(0, max_steps + 1, step):
+        shrunk = unused * decay ** t
+        distances = norms - 2 * vectors @ shrunk.T + np.sum(shrunk ** 2, 1)[None]
+        if np.any(distances.min(1) < current):
+            return t
+    return None
 
 
 class VQVAE(AutoEncoder):
