@@ -26,7 +26,6 @@ from acai.models.vqvae import steps_until_in_reach
 flags.DEFINE_string("run", None, "Run folder of an autoencoder (acai-train's output).")
 flags.DEFINE_integer("images", 2048, "Training images to encode.")
 flags.DEFINE_integer("seed", 7, "Seed of the batch of training images.")
-flags.DEFINE_integer("max_steps", 100_000, "How far ahead to look for a VQ-VAE entry's return.")
 flags.mark_flag_as_required("run")
 FLAGS = flags.FLAGS
 
@@ -53,11 +52,11 @@ def report_vqvae(model, codes, batch, kimg_now):
           f"max {norms.max():.3g}; vectors' norms: mean "
           f"{np.linalg.norm(vectors, axis=1).mean():.3g}")
     steps = steps_until_in_reach(vectors, codebook[index], codebook[unused],
-                                 model.quantizer.decay, FLAGS.max_steps)
+                                 model.quantizer.decay)
     if steps is None:
-        print(f"no unused entry comes within reach in {FLAGS.max_steps} steps")
+        print("no unused entry ever comes within reach of these codes")
     else:
-        print(f"first unused entry within reach after about {steps} more steps "
+        print(f"first unused entry within reach after about {steps:.0f} more steps "
               f"(batch {batch}): at about {kimg_now + steps * batch / 1000:.0f} kimg")
 
 

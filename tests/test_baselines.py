@@ -262,12 +262,16 @@ def test_vq_cold_start_pushes_unused_entries_out_and_they_shrink_back_as_predict
         np.testing.assert_allclose(after[1:], 0.9 * before[1:], rtol=1e-4)
     returned = next(t for t, (_, index) in enumerate(history) if np.any(index != 0))
     codebook, index = history[15]
-    predicted = steps_until_in_reach(x.numpy(), codebook[index], codebook[1:], 0.9,
-                                     max_steps=1000, step=1)
+    predicted = steps_until_in_reach(x.numpy(), codebook[index], codebook[1:], 0.9)
     assert 20 < returned < 60
-    assert abs(15 + predicted - returned) <= 1
-    assert steps_until_in_reach(x.numpy(), codebook[index], codebook[1:], 0.9,
-                                max_steps=returned - 18, step=1) is None
+    assert returned - 1 <= 15 + predicted <= returned
+    # v = (1, 0) at its entry (0.9, 0): e = (5, 0) is nearer while |1 - 5 s| < 0.1, from
+    # s = 0.22 on; e = (-5, 0) never; e = (1.05, 0) already is.
+    v, own = np.array([[1.0, 0.0]]), np.array([[0.9, 0.0]])
+    np.testing.assert_allclose(steps_until_in_reach(v, own, np.array([[5.0, 0.0]]), 0.9),
+                               np.log(0.22) / np.log(0.9))
+    assert steps_until_in_reach(v, own, np.array([[-5.0, 0.0]]), 0.9) is None
+    assert steps_until_in_reach(v, own, np.array([[1.05, 0.0], [5.0, 0.0]]), 0.9) == 0
 
 
 def test_vqvae_codebook_state_and_straight_through_gradient(lines32, tmp_path):

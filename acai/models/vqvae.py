@@ -69,24 +69,36 @@ class VectorQuantizer(keras.layers.Layer):
         self.codebook.assign(self.ema_sum / smoothed[:, None])
 
 
-def steps_until_in_reach(vectors, entries, unused, decay, max_steps, step=50):
+def steps_until_in_reach(vectors, entries, unused, decay, chunk=512):
     """When an unused codebook entry comes back within reach (numpy, a prediction).
 
     An entry no vector is assigned to keeps a smoothed count of about epsilon
     (VectorQuantizer.update), so it is its moving-average sum over ~epsilon: the sum,
-    and the entry with it, shrinks by `decay` each step. Returns the first t (a multiple
-    of `step`, at most max_steps) at which some unused entry, shrunk to decay^t of itself,
-    is nearer to one of `vectors` than that vector's current entry, assuming the vectors
-    and used entries stay put; None if there is none.
+    and the entry with it, shrinks by `decay` each step. Returns the first t (in steps,
+    not rounded) at which some unused entry e, shrunk to s e with s = decay^t, is nearer
+    to one of `vectors` than that vector's current entry, assuming the vectors and used
+    entries stay put; None if none ever is. For a vector v at squared distance c from its
+    entry, |v - s e|^2 < c holds for s between the roots of
+    s^2 |e|^2 - 2 s v.e + |v|^2 - c, so the first t is log(larger root) / log(decay).
     vectors: (N, D); entries: (N, D), each vector's current entry; unused: (K, D)."""
-    current = np.sum((vectors - entries) ** 2, 1)
-    norms = np.sum(vectors ** 2, 1)[:, None]
-    for t in range(0, max_steps + 1, step):
-        shrunk = unused * decay ** t
-        distances = norms - 2 * vectors @ shrunk.T + np.sum(shrunk ** 2, 1)[None]
-        if np.any(distances.min(1) < current):
-            return t
-    return None
+    vectors, unused = np.asarray(vectors, np.float64), np.asarray(unused, np.float64)
+    constant = (np.sum(vectors ** 2, 1) - np.sum((vectors - entries) ** 2, 1))[:, None]
+    largest = 0.0  # The largest s < 1 at which some entry is in reach (0: none).
+    for begin in range(0, len(unused), chunk):
+        block = unused[begin:begin + chunk]
+        squared = np.sum(block ** 2, 1)[None]
+        dot = vectors @ block.T
+        discriminant = dot ** 2 - squared * constant
+        upper = np.where(discriminant > 0,
+                         (dot + np.sqrt(np.maximum(discriminant, 0))) / np.maximum(squared, 1e-30),
+                         0.0)
+        lower = np.where(discriminant > 0,
+                         (dot - np.sqrt(np.maximum(discriminant, 0))) / np.maximum(squared, 1e-30),
+                         0.0)
+        if np.any((lower < 1) & (upper >= 1)):
+            return 0.0  # Already within reach.
+        largest = max(largest, float(np.max(np.where(upper < 1, upper, 0.0))))
+    return float(np.log(largest) / np.log(decay)) if largest > 0 else None
 
 
 class VQVAE(AutoEncoder):
