@@ -71,7 +71,8 @@ def new_run(model, spec, train_dir, *, classes=None, data_dir=None, **settings):
                   data_dir=data_dir, precision=keras.mixed_precision.dtype_policy().name,
                   **settings, **{name: getattr(model, name) for name in params})
     return Run(train_dir, dataset_dirname(spec.name, classes), model.experiment_name(),
-               config, [name for name, param in params.items() if param.restartable])
+               config, [name for name, param in params.items() if param.restartable],
+               defaults={name: param.default for name, param in params.items()})
 
 
 def load_run(run_dir, data_dir=None, kind=None):

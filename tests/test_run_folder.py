@@ -120,6 +120,24 @@ def test_unwritable_checkpoint_folder_is_refused_at_the_start(tmp_path, lines32,
     assert not os.listdir(run.checkpoint_dir)  # Nothing was trained.
 
 
+def test_a_run_saved_before_a_parameter_existed_resumes_at_its_default(tmp_path, lines32):
+    _, run = new_run(tmp_path, lines32)
+    run.prepare()
+    run.unlock()
+    saved = json.loads(open(run.config_path).read())
+    assert saved.pop("lr") == 1e-4  # As if the model had had no `lr` parameter then.
+    with open(run.config_path, "w") as f:
+        json.dump(saved, f)
+    _, again = new_run(tmp_path, lines32)
+    again.prepare()  # The parameter at its default: the same run.
+    again.unlock()
+    assert json.loads(open(run.config_path).read())["lr"] == 1e-4
+    with open(run.config_path, "w") as f:
+        json.dump(saved, f)
+    with pytest.raises(RunError, match=r"another configuration \(lr: 0.0001 -> 0.001\)"):
+        new_run(tmp_path, lines32, lr=1e-3)[1].prepare()
+
+
 def test_lock_refuses_a_second_holder_and_releases(tmp_path, lines32):
     _, first = new_run(tmp_path, lines32)
     _, second = new_run(tmp_path, lines32)

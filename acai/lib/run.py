@@ -72,12 +72,15 @@ class Run:
     """A run directory and its saved configuration.
 
     restartable: configuration entries (beyond RESTARTABLE) a restart may change.
+    defaults: what a saved configuration that lacks an entry had for it: a parameter
+    added to a model after the run started counts as its default, so the run resumes.
     """
 
-    def __init__(self, train_dir, dataset, experiment, config, restartable=()):
+    def __init__(self, train_dir, dataset, experiment, config, restartable=(), defaults=None):
         self.path = os.path.join(train_dir, dataset, experiment)
         self.config = dict(config)
         self.restartable = set(RESTARTABLE) | set(restartable)
+        self.defaults = dict(defaults or {})
         self.checkpoint_dir = os.path.join(self.path, "ckpt")
         self.summary_dir = os.path.join(self.path, "summaries")
         self.image_dir = os.path.join(self.path, "images")
@@ -142,7 +145,7 @@ class Run:
             if lost and find_checkpoints(self.checkpoint_dir)[0]:
                 recover_config(self.path)
             if os.path.exists(self.config_path):
-                saved = load_config(self.path)
+                saved = dict(self.defaults, **load_config(self.path))
                 changed = sorted(k for k in set(saved) | set(self.config)
                                  if k not in self.restartable
                                  and saved.get(k) != self.config.get(k))
