@@ -13,14 +13,12 @@ Loads a finished or running autoencoder run and prints, for --images training im
   (acai.models.vqvae.steps_until_in_reach: a prediction, the codes move too).
 """
 
-import json
-import os
-
 import numpy as np
 import tensorflow as tf
 from absl import app, flags
 
 from acai import api
+from acai.lib.run import load_config, read_metrics
 from acai.models.vqvae import steps_until_in_reach
 
 flags.DEFINE_string("run", None, "Run folder of an autoencoder (acai-train's output).")
@@ -62,13 +60,10 @@ def report_vqvae(model, codes, batch, kimg_now):
 
 def main(argv):
     del argv
-
-    with open(os.path.join(FLAGS.run, "config.json")) as f:
-        config = json.load(f)
+    config = load_config(FLAGS.run)
     model = api.load(FLAGS.run)
     batch = config.get("batch", 64)
-    with open(os.path.join(FLAGS.run, "metrics.jsonl")) as f:
-        kimg_now = max(json.loads(line)["kimg"] for line in f if line.strip())
+    kimg_now = max((entry["kimg"] for entry in read_metrics(FLAGS.run)), default=0)
     x, _ = next(iter(api.dataset(config["dataset"]).train(FLAGS.images, seed=FLAGS.seed)))
     codes = model.encode(x)
     decoded = model.decode(codes)

@@ -86,15 +86,13 @@ def steps_until_in_reach(vectors, entries, unused, decay, chunk=512):
     largest = 0.0  # The largest s < 1 at which some entry is in reach (0: none).
     for begin in range(0, len(unused), chunk):
         block = unused[begin:begin + chunk]
-        squared = np.sum(block ** 2, 1)[None]
+        squared = np.maximum(np.sum(block ** 2, 1)[None], 1e-30)
         dot = vectors @ block.T
         discriminant = dot ** 2 - squared * constant
-        upper = np.where(discriminant > 0,
-                         (dot + np.sqrt(np.maximum(discriminant, 0))) / np.maximum(squared, 1e-30),
-                         0.0)
-        lower = np.where(discriminant > 0,
-                         (dot - np.sqrt(np.maximum(discriminant, 0))) / np.maximum(squared, 1e-30),
-                         0.0)
+        real = discriminant > 0  # Otherwise the entry is never nearer: both roots 0.
+        root = np.sqrt(np.where(real, discriminant, 0.0))
+        upper = np.where(real, (dot + root) / squared, 0.0)
+        lower = np.where(real, (dot - root) / squared, 0.0)
         if np.any((lower < 1) & (upper >= 1)):
             return 0.0  # Already within reach.
         largest = max(largest, float(np.max(np.where(upper < 1, upper, 0.0))))
