@@ -30,6 +30,11 @@ sees both classes in it. Methods, each writing its best `top` images as a grid:
                          classifier features to real images of the two classes, and their
                          sharpness (mean absolute Laplacian) relative to the real images'.
                          A search that buys "both classes" with blur shows it here.
+                         real_ranked: the same for the best of the real training images
+                         of the two classes outside those, ranked by the same score
+                         (also the last panel of comparison.png): what the selection alone
+                         costs real images, since the classifier's features place images
+                         it cannot decide on between its two classes' clusters.
 
 Everything goes to --output (default: GAN_RUN/pegasus, or ACAI_RUN/pegasus without --run).
 Classes are names or indices of the scoring classifier's dataset, e.g. the CIFAR-10
@@ -60,7 +65,6 @@ FLAGS = flags.FLAGS
 BATCH = 256
 INTERPOLATION_ROWS = 8
 STRIP_ROWS = 4  # Rows of best_strip.png.
-REAL_IMAGES = 2000  # Real images of the two classes (half each) the realism compares to.
 
 
 def define_flags():
@@ -72,6 +76,9 @@ def define_flags():
                       "e.g. horse,bird.")
     flags.DEFINE_integer("count", 10000, "Images scored per method.", lower_bound=1)
     flags.DEFINE_integer("top", 64, "Best images kept per method.", lower_bound=1)
+    flags.DEFINE_integer("real_images", 2000, "Real training images of the two classes "
+                         "(half each) that the realism figures compare to; the others are "
+                         "ranked by the score as the real images' yardstick.", lower_bound=2)
     flags.DEFINE_integer("steps", 9, "Columns of the interpolations.", lower_bound=2)
     flags.DEFINE_list("alphas", ["0.1", "0.2", "0.3", "0.4", "0.5", "0.6", "0.7", "0.8",
                                  "0.9"], "Latent mixing coefficients of --ae_dir.")
@@ -354,23 +361,53 @@ def gan_interpolation(model, a, b, *, rows=INTERPOLATION_ROWS, steps=9, seed=0):
     return images.reshape((rows, steps) + images.shape[1:])
 
 
-def class_images(spec, a, b, count, seed=0):
-    """`count` training images of class a and `count` of class b (random, with
-    replacement when a class has fewer), paired at random."""
-    found = {a: [], b: []}
+def images_by_class(spec, classes):
+    """{class: float32 [N, H, W, C]} of all training images of each of `classes`."""
+    found = {c: [] for c in classes}
     for x, label in spec.train_once(BATCH):
         x, label = x.numpy(), label.numpy()
         for c in found:
             found[c].append(x[label == c])
-    rng = np.random.default_rng(seed + 3)
-    pairs = []
-    for c in (a, b):
-        images = np.concatenate(found[c])
+    found = {c: np.concatenate(images) for c, images in found.items()}
+    for c, images in found.items():
         if not len(images):
             raise ValueError(f"{spec.name} has no training images of class "
                              f"{spec.class_names[c]!r}")
-        pairs.append(images[rng.choice(len(images), count, replace=len(images) < count)])
-    return pairs
+    return found
+
+
+def class_images(spec, a, b, count, seed=0):
+    """`count` training images of class a and `count` of class b (random, with
+    replacement when a class has fewer), paired at random."""
+    found = images_by_class(spec, (a, b))
+    rng = np.random.default_rng(seed + 3)
+    return [found[c][rng.choice(len(found[c]), count, replace=len(found[c]) < count)]
+            for c in (a, b)]
+
+
+def split_real(found, per_class, seed=0):
+    """{class: images} -> (the reference: `per_class` random images of each class, with
+    replacement when a class has fewer; the held images: all the others)."""
+    rng = np.random.default_rng(seed + 5)
+    reference, held = [], []
+    for images in found.values():
+        if len(images) <= per_class:
+            reference.append(images[rng.choice(len(images), per_class)])
+            continue
+        order = rng.permutation(len(images))
+        reference.append(images[order[:per_class]])
+        held.append(images[order[per_class:]])
+    return np.concatenate(reference), (np.concatenate(held) if held else
+                                       np.zeros((0,) + reference[0].shape[1:], np.float32))
+
+
+def rank_real(images, score, top):
+    """The best `top` of real images under the searches' score: what that selection costs
+    real images in realism, the yardstick of the methods' best images."""
+    best = Best(top, score)
+    for start in range(0, len(images), BATCH):
+        best.add(images[start:start + BATCH])
+    return best
 
 
 def ae_search(model, spec, a, b, score, *, count, top, alphas, steps=9, seed=0):
@@ -455,7 +492,8 @@ def pegasus(output):
     classifier = get_classifier(scorer_spec, FLAGS.classifier_dir or classifier_dir(scorer_run),
                                 kimg=FLAGS.classifier_kimg)
 
-    real = np.concatenate(class_images(scorer_spec, a, b, REAL_IMAGES // 2, FLAGS.seed))
+    real, held = split_real(images_by_class(scorer_spec, (a, b)), FLAGS.real_images // 2,
+                            FLAGS.seed)
     realism = Realism(classifier, real)
     score = pegasus_score_fn(classifier, a, b, float(np.median(image_sharpness(real))))
 
@@ -499,7 +537,7 @@ def pegasus(output):
         methods.append(("ae_mixes", f"{config.get('model', 'ae').upper()} latent mixes", best))
         save("ae_interpolation", images_to_grid(interpolation))
     summary = dict(classes=list(names), classifier_test_accuracy=classifier.test_accuracy,
-                   real_images=REAL_IMAGES,
+                   real_images=FLAGS.real_images,
                    score="min(P(a), P(b)) * min(1, sharpness / median real sharpness)")
     for stem, title, best in methods:
         save(stem, grid_of(best.images))
@@ -507,6 +545,17 @@ def pegasus(output):
                              best_scores=[round(float(s), 4) for s in best.scores],
                              best_realism=realism(best.images),
                              unranked_realism=realism(best.unranked))
+    # Real images ranked by the same score: the realism of the best 64 of real images.
+    ranked = rank_real(held, score, FLAGS.top) if len(held) >= FLAGS.top else None
+    if ranked is not None:
+        summary["real_ranked"] = dict(
+            title="real images", scored=ranked.seen,
+            best_scores=[round(float(s), 4) for s in ranked.scores],
+            best_realism=realism(ranked.images))
+    else:
+        summary["real_ranked"] = dict(scored=0, reason=(
+            f"{len(held)} real images beyond the {FLAGS.real_images} of the reference, fewer "
+            f"than --top={FLAGS.top}"))
     # The best method's best images, each on its path from class a to class b.
     stem, title, best = max(methods, key=lambda method: method[2].scores[0])
     rows = min(STRIP_ROWS, len(best.scores))
@@ -514,10 +563,12 @@ def pegasus(output):
     summary["best_strip"] = dict(method=stem, rows=rows, columns=2 * FLAGS.steps - 1,
                                  middle_scores=[round(float(s), 4) for s in best.scores[:rows]])
     written.append(os.path.join(output, "comparison.png"))
-    side_by_side([grid_of(best.images) for _, _, best in methods],
+    panels = methods + ([("real_ranked", "real images", ranked)] if ranked is not None
+                        else [])
+    side_by_side([grid_of(best.images) for _, _, best in panels],
                  [f"{title}\nbest {len(best.scores)} of {best.seen}, "
                   f"score >= {best.scores[-1]:.3f}"
-                  for _, title, best in methods], written[-1])
+                  for _, title, best in panels], written[-1])
     written.append(os.path.join(output, "pegasus.json"))
     with open(written[-1] + ".tmp", "w") as f:
         json.dump(summary, f, indent=2)

@@ -215,6 +215,24 @@ def test_realism_sees_blur_and_noise(spec, classifier):
     np.testing.assert_array_equal(kept.unranked, np.clip(real[:4], -1, 1))
 
 
+def test_real_images_split_into_reference_and_held_and_ranked_by_the_score():
+    rng = np.random.default_rng(0)
+    found = {0: rng.uniform(-1, 1, (30, 4, 4, 3)).astype(np.float32),
+             1: rng.uniform(-1, 1, (8, 4, 4, 3)).astype(np.float32)}
+    reference, held = pegasus.split_real(found, 10, seed=1)
+    # Class 0 gives 10 of its 30 and holds 20; class 1 has too few: 10 drawn, none held.
+    assert reference.shape == (20, 4, 4, 3) and held.shape == (20, 4, 4, 3)
+    flat = lambda x: {tuple(image.ravel()) for image in x}  # noqa: E731
+    assert flat(held) | flat(reference[:10]) == flat(found[0])
+    assert not flat(held) & flat(reference)
+    assert flat(reference[10:]) <= flat(found[1])
+    # rank_real keeps the highest scores of all held images, best first.
+    score = lambda x: x.mean(axis=(1, 2, 3))  # noqa: E731
+    ranked = pegasus.rank_real(held, score, 5)
+    assert ranked.seen == 20
+    np.testing.assert_allclose(ranked.scores, np.sort(score(held))[::-1][:5], rtol=1e-6)
+
+
 class Smooth:
     """A differentiable stand-in generator, G(z) = tanh(z W), and a D that prefers
     images near grey."""
@@ -325,7 +343,8 @@ def test_pegasus_through_an_autoencoder(folder, spec, classifier, tmp_path):
     # The classifier beside the run is the one trained above: no training in the binary.
     gan_classifier.save(classifier, os.path.join(os.path.dirname(run.path), "classifier"))
     result = run_module("gan.pegasus", f"--ae_dir={run.path}", "--classes=vertical,0",
-                        "--count=90", "--top=8", "--steps=4", "--alphas=0.25,0.5,0.75")
+                        "--count=90", "--top=8", "--steps=4", "--alphas=0.25,0.5,0.75",
+                        "--real_images=100")
     assert result.returncode == 0, result.stderr[-2000:]
     out = os.path.join(run.path, "pegasus")
     assert sorted(os.listdir(out)) == ["ae_interpolation.png", "ae_mixes.png",
@@ -347,3 +366,8 @@ def test_pegasus_through_an_autoencoder(folder, spec, classifier, tmp_path):
     for key in ("best_realism", "unranked_realism"):
         figures = summary["ae_mixes"][key]
         assert figures["frechet_distance"] >= 0 and figures["sharpness"] > 0, figures
+    # The real images beyond the 100 of the reference (2 x (108 - 50)), ranked by the score.
+    real = summary["real_ranked"]
+    assert real["scored"] == 116 and len(real["best_scores"]) == 8
+    assert real["best_scores"] == sorted(real["best_scores"], reverse=True)
+    assert real["best_realism"]["frechet_distance"] >= 0
