@@ -13,13 +13,18 @@ Loads a finished or running autoencoder run and prints, for --images training im
   (acai.models.vqvae.steps_until_in_reach: a prediction, the codes move too).
 """
 
+import os
+import sys
+
 import numpy as np
 import tensorflow as tf
 from absl import app, flags
 
-from acai import api
-from acai.lib.run import load_config, read_metrics
-from acai.models.vqvae import steps_until_in_reach
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from acai import api  # noqa: E402
+from acai.lib.run import load_config, read_metrics  # noqa: E402
+from acai.models.vqvae import steps_until_in_reach  # noqa: E402
 
 flags.DEFINE_string("run", None, "Run folder of an autoencoder (acai-train's output).")
 flags.DEFINE_integer("images", 2048, "Training images to encode.")
