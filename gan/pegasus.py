@@ -392,7 +392,8 @@ def split_real(found, per_class, seed=0):
     reference, held = [], []
     for images in found.values():
         if len(images) <= per_class:
-            reference.append(images[rng.choice(len(images), per_class)])
+            reference.append(images[rng.choice(len(images), per_class,
+                                               replace=len(images) < per_class)])
             continue
         order = rng.permutation(len(images))
         reference.append(images[order[:per_class]])
@@ -545,7 +546,7 @@ def pegasus(output):
                              best_scores=[round(float(s), 4) for s in best.scores],
                              best_realism=realism(best.images),
                              unranked_realism=realism(best.unranked))
-    # Real images ranked by the same score: the realism of the best 64 of real images.
+    # Real images ranked by the same score: the realism of their best --top.
     ranked = rank_real(held, score, FLAGS.top) if len(held) >= FLAGS.top else None
     if ranked is not None:
         summary["real_ranked"] = dict(
