@@ -15,7 +15,9 @@ import keras
 
 from gan import spectral_norm as spectral_norm_lib
 
-DCGAN_INIT = keras.initializers.RandomNormal(stddev=0.02)  # Radford et al., section 4.
+# Every weight from N(0, 0.02): Radford et al., section 4, and the SN-GAN authors' code
+# (pfnet-research/chainer-gan-lib, its standard CNN's generator and discriminator).
+NORMAL_INIT = keras.initializers.RandomNormal(stddev=0.02)
 BN = dict(momentum=0.9, epsilon=1e-5)
 
 

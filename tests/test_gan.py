@@ -85,18 +85,19 @@ def test_spectral_normalisation_divides_by_the_largest_singular_value(cifar_mock
     model = build("sngan", spec, TINY)
     layers = spectral_layers(model.discriminator)
     assert len(layers) == len(kernels(model)) == 8
-    for variable in kernels(model):  # Far from sigma 1: the normalisation undoes it.
-        variable.assign(variable * 7.0)
+    def top_singular_value(kernel):
+        return np.linalg.svd(kernel.reshape(-1, kernel.shape[-1]), compute_uv=False)[0]
+
+    for variable in kernels(model):  # Sigma 5, far from 1: the normalisation undoes it.
+        variable.assign(variable * (5.0 / top_singular_value(variable.numpy())))
     iterate = tf.function(lambda: [layer.power_iteration() for layer in layers])
     for _ in range(500):  # The power iterations of 500 D updates: converged.
         iterate()
     for layer in layers:
-        normalized = layer.normalized_kernel().numpy()
-        sigma = np.linalg.svd(normalized.reshape(-1, normalized.shape[-1]),
-                              compute_uv=False)[0]
+        sigma = top_singular_value(layer.normalized_kernel().numpy())
         assert abs(sigma - 1.0) < 1e-3, layer.name
-        raw = layer.kernel.numpy()  # The variable keeps the raw W.
-        assert np.linalg.svd(raw.reshape(-1, raw.shape[-1]), compute_uv=False)[0] > 2
+        # The variable keeps the raw W.
+        assert abs(top_singular_value(layer.kernel.numpy()) - 5.0) < 1e-3, layer.name
 
 
 def test_spectral_normalisation_gradient_has_the_sigma_term():
@@ -182,6 +183,19 @@ def test_conditional_generator_depends_on_the_label(name):
     x = model.generate(z, tf.zeros(4, tf.int32))
     assert not np.allclose(model.disc(x, tf.zeros(4, tf.int32)).numpy(),
                            model.disc(x, tf.fill([4], 3)).numpy())
+
+
+@pytest.mark.parametrize("model_class", [DCGAN, SNGAN])
+def test_every_weight_starts_from_the_papers_normal(model_class):
+    """Radford et al. and the SN-GAN authors' code (chainer-gan-lib) draw every weight of
+    both networks from N(0, 0.02), not from Keras' Glorot default (0.03-0.11 here)."""
+    model = model_class((32, 32, 3), depth=16)
+    weights = [v for net in (model.generator, model.discriminator)
+               for v in net.trainable_variables if "kernel" in v.path]
+    assert len(weights) >= 6
+    for v in weights:
+        w = v.numpy()
+        assert abs(w.std() - 0.02) < 0.003 and abs(w.mean()) < 0.003, (v.path, w.std())
 
 
 def test_n_critic_updates_the_generator_every_n_steps(lines32):
