@@ -376,10 +376,9 @@ def images_by_class(spec, classes):
     return found
 
 
-def class_images(spec, a, b, count, seed=0):
-    """`count` training images of class a and `count` of class b (random, with
-    replacement when a class has fewer), paired at random."""
-    found = images_by_class(spec, (a, b))
+def class_images(found, a, b, count, seed=0):
+    """From {class: images} (images_by_class), `count` images of class a and `count` of
+    class b (random, with replacement when a class has fewer), paired at random."""
     rng = np.random.default_rng(seed + 3)
     return [found[c][rng.choice(len(found[c]), count, replace=len(found[c]) < count)]
             for c in (a, b)]
@@ -411,13 +410,14 @@ def rank_real(images, score, top):
     return best
 
 
-def ae_search(model, spec, a, b, score, *, count, top, alphas, steps=9, seed=0):
+def ae_search(model, found, a, b, score, *, count, top, alphas, steps=9, seed=0):
     """Best of the decoded latent mixes alpha * z_a + (1 - alpha) * z_b of random pairs of
-    training images of classes a and b (count // len(alphas) pairs); -> (Best,
+    training images of classes a and b (`found`: {class: images}, count // len(alphas)
+    pairs); -> (Best,
     interpolation (rows, steps, H, W, C) of the first pairs from a to b)."""
     encode = tf.function(lambda x: tf.cast(model.encode(x, training=False), tf.float32))
     decode = tf.function(lambda z: tf.cast(model.decode(z, training=False), tf.float32))
-    images_a, images_b = class_images(spec, a, b, max(1, count // len(alphas)), seed)
+    images_a, images_b = class_images(found, a, b, max(1, count // len(alphas)), seed)
     best = Best(top, score)
     for start in batch_starts(len(images_a), f"autoencoder: scoring "
                               f"{len(images_a) * len(alphas)} latent mixes"):
@@ -493,8 +493,8 @@ def pegasus(output):
     classifier = get_classifier(scorer_spec, FLAGS.classifier_dir or classifier_dir(scorer_run),
                                 kimg=FLAGS.classifier_kimg)
 
-    real, held = split_real(images_by_class(scorer_spec, (a, b)), FLAGS.real_images // 2,
-                            FLAGS.seed)
+    scorer_images = images_by_class(scorer_spec, (a, b))
+    real, held = split_real(scorer_images, FLAGS.real_images // 2, FLAGS.seed)
     realism = Realism(classifier, real)
     score = pegasus_score_fn(classifier, a, b, float(np.median(image_sharpness(real))))
 
@@ -531,8 +531,12 @@ def pegasus(output):
     if ae:
         model, spec, config = ae
         ea, eb = resolve_classes(names, spec.class_names)
+        # The scorer's images when the autoencoder trained on the same dataset (its class
+        # indices may differ only in another dataset), else its own.
+        found = ({ea: scorer_images[a], eb: scorer_images[b]} if spec.name == scorer_spec.name
+                 else images_by_class(spec, (ea, eb)))
         alphas = [float(alpha) for alpha in FLAGS.alphas]
-        best, interpolation = ae_search(model, spec, ea, eb, score, count=FLAGS.count,
+        best, interpolation = ae_search(model, found, ea, eb, score, count=FLAGS.count,
                                         top=FLAGS.top, alphas=alphas, steps=FLAGS.steps,
                                         seed=FLAGS.seed)
         methods.append(("ae_mixes", f"{config.get('model', 'ae').upper()} latent mixes", best))
