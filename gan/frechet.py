@@ -120,15 +120,30 @@ class InceptionFeatures:
 
 
 def real_images(spec, count, seed=0, batch=256):
-    """(images [count, H, W, C], labels [count]): a fixed shuffled sample of spec.train()."""
-    images, labels, total = [], [], 0
-    for x, label in spec.train(batch, seed=seed):
-        images.append(x.numpy())
-        labels.append(label.numpy())
-        total += len(labels[-1])
-        if total >= count:
-            break
-    return np.concatenate(images)[:count], np.concatenate(labels)[:count].astype(np.int64)
+    """(images [count, H, W, C], labels [count]): `count` training images drawn at random
+    by `seed` alone (every image gets a random key from a numpy generator of that seed, in
+    one unshuffled pass over the training split, and the smallest keys are kept), so the
+    sample is the same in every process: a run's --eval_fd reports and gan.evaluate
+    compare against the same images whatever the run's own seed (a tf.data shuffle would
+    also depend on the process's global seed). Fewer than `count` when the split is
+    smaller."""
+    rng = np.random.default_rng(seed)
+    images, labels, keys = None, None, np.zeros(0)
+    for x, label in spec.train_once(batch):
+        x, label = x.numpy(), label.numpy()
+        batch_keys = rng.random(len(label))
+        if images is None:
+            images, labels = x, label
+        else:
+            images, labels = np.concatenate([images, x]), np.concatenate([labels, label])
+        keys = np.concatenate([keys, batch_keys])
+        if len(keys) > count:  # Keep the `count` smallest keys so far.
+            keep = np.argpartition(keys, count)[:count]
+            images, labels, keys = images[keep], labels[keep], keys[keep]
+    if images is None:
+        raise ValueError(f"{spec.name} has no training images")
+    order = np.argsort(keys)
+    return images[order], labels[order].astype(np.int64)
 
 
 def generator_fn(model):
@@ -154,7 +169,7 @@ def generate_images(model, z, labels=None, batch=256):
 class SampleQuality:
     """Measures a generator against a fixed sample of the training data.
 
-    `count` real training images (a fixed shuffle of spec.train() with `seed`) against
+    `count` real training images (real_images: a sample fixed by `seed` alone) against
     `count` images generated from fixed z ~ N(0, I); a conditional model gets the real
     sample's labels (shuffled), so classes appear in the data's proportions. The real
     features are computed once. Calling it returns {"frechet_distance": ...} (our
