@@ -128,22 +128,33 @@ def real_images(spec, count, seed=0, batch=256):
     also depend on the process's global seed). Fewer than `count` when the split is
     smaller."""
     rng = np.random.default_rng(seed)
-    images, labels, keys = None, None, np.zeros(0)
+    images, labels, keys = [], [], []
+    kept, threshold = 0, 1.0  # Images kept so far; keys at or above threshold are out.
     for x, label in spec.train_once(batch):
-        x, label = x.numpy(), label.numpy()
-        batch_keys = rng.random(len(label))
-        if images is None:
-            images, labels = x, label
-        else:
-            images, labels = np.concatenate([images, x]), np.concatenate([labels, label])
-        keys = np.concatenate([keys, batch_keys])
-        if len(keys) > count:  # Keep the `count` smallest keys so far.
-            keep = np.argpartition(keys, count)[:count]
-            images, labels, keys = images[keep], labels[keep], keys[keep]
-    if images is None:
+        batch_keys = rng.random(len(label))  # Drawn for every batch: the sample's seed.
+        inside = batch_keys < threshold
+        if inside.any():
+            images.append(x.numpy()[inside])
+            labels.append(label.numpy()[inside])
+            keys.append(batch_keys[inside])
+            kept += int(inside.sum())
+        if kept >= 2 * count:  # Keep the `count` smallest keys so far.
+            images, labels, keys = _smallest_keys(images, labels, keys, count)
+            kept, threshold = count, float(keys[0].max())
+    if not kept:
         raise ValueError(f"{spec.name} has no training images")
-    order = np.argsort(keys)
-    return images[order], labels[order].astype(np.int64)
+    images, labels, keys = _smallest_keys(images, labels, keys, count)
+    order = np.argsort(keys[0])
+    return images[0][order], labels[0][order].astype(np.int64)
+
+
+def _smallest_keys(images, labels, keys, count):
+    """Lists of arrays -> one-element lists with the `count` entries of smallest key."""
+    images, labels, keys = (np.concatenate(a) for a in (images, labels, keys))
+    if len(keys) > count:
+        keep = np.argpartition(keys, count)[:count]
+        images, labels, keys = images[keep], labels[keep], keys[keep]
+    return [images], [labels], [keys]
 
 
 def generator_fn(model):
