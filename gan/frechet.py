@@ -128,33 +128,26 @@ def real_images(spec, count, seed=0, batch=256):
     also depend on the process's global seed). Fewer than `count` when the split is
     smaller."""
     rng = np.random.default_rng(seed)
-    images, labels, keys = [], [], []
-    kept, threshold = 0, 1.0  # Images kept so far; keys at or above threshold are out.
+    chunks, threshold = [], 1.0  # (images, labels, keys) of the candidates; keys < threshold.
     for x, label in spec.train_once(batch):
-        batch_keys = rng.random(len(label))  # Drawn for every batch: the sample's seed.
-        inside = batch_keys < threshold
+        keys = rng.random(len(label))  # Drawn for every batch: the sample is the seed's.
+        inside = keys < threshold
         if inside.any():
-            images.append(x.numpy()[inside])
-            labels.append(label.numpy()[inside])
-            keys.append(batch_keys[inside])
-            kept += int(inside.sum())
-        if kept >= 2 * count:  # Keep the `count` smallest keys so far.
-            images, labels, keys = _smallest_keys(images, labels, keys, count)
-            kept, threshold = count, float(keys[0].max())
-    if not kept:
+            chunks.append((x.numpy()[inside], label.numpy()[inside], keys[inside]))
+        if sum(len(chunk[2]) for chunk in chunks) >= 2 * count:
+            chunks = [_smallest_keys(chunks, count)]
+            threshold = chunks[0][2][-1]
+    if not chunks:
         raise ValueError(f"{spec.name} has no training images")
-    images, labels, keys = _smallest_keys(images, labels, keys, count)
-    order = np.argsort(keys[0])
-    return images[0][order], labels[0][order].astype(np.int64)
+    images, labels, _ = _smallest_keys(chunks, count)
+    return images, labels.astype(np.int64)
 
 
-def _smallest_keys(images, labels, keys, count):
-    """Lists of arrays -> one-element lists with the `count` entries of smallest key."""
-    images, labels, keys = (np.concatenate(a) for a in (images, labels, keys))
-    if len(keys) > count:
-        keep = np.argpartition(keys, count)[:count]
-        images, labels, keys = images[keep], labels[keep], keys[keep]
-    return [images], [labels], [keys]
+def _smallest_keys(chunks, count):
+    """(images, labels, keys) chunks -> the `count` entries of smallest key, by key."""
+    images, labels, keys = (np.concatenate(part) for part in zip(*chunks))
+    keep = np.argsort(keys)[:count]
+    return images[keep], labels[keep], keys[keep]
 
 
 def generator_fn(model):
