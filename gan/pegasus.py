@@ -27,14 +27,17 @@ sees both classes in it. Methods, each writing its best `top` images as a grid:
   pegasus.json           the scores of each method's best images, and the realism of
                          those best images next to that of as many of the method's images
                          taken unranked (its first ones): the Frechet distance of their
-                         classifier features to real images of the two classes, and their
-                         sharpness (mean absolute Laplacian) relative to the real images'.
-                         A search that buys "both classes" with blur shows it here.
+                         classifier features to real images of the two classes, the
+                         fraction of them on the real images' k-nearest-neighbour manifold
+                         (precision) and their median realism score (gan.manifold), and
+                         their sharpness (mean absolute Laplacian) relative to the real
+                         images'. A search that buys "both classes" with blur shows it here.
                          real_ranked: the same for the best of the real training images
                          of the two classes outside those, ranked by the same score
-                         (also the last panel of comparison.png): what the selection alone
-                         costs real images, since the classifier's features place images
-                         it cannot decide on between its two classes' clusters.
+                         (also the last panel of comparison.png), and for as many of them
+                         at random: what the selection alone costs real images, since the
+                         classifier's features place images it cannot decide on between
+                         its two classes' clusters.
 
 Everything goes to --output (default: GAN_RUN/pegasus, or ACAI_RUN/pegasus without --run).
 Classes are names or indices of the scoring classifier's dataset, e.g. the CIFAR-10
@@ -57,6 +60,7 @@ from acai.lib.interpolate import lerp
 from acai.lib.summaries import images_to_grid, save_png, to_uint8
 from gan.classifier import classifier_dir, get_classifier
 from gan.frechet import frechet_distance_of, generator_fn, statistics
+from gan.manifold import RealManifold
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (after choosing the backend)
@@ -174,16 +178,24 @@ def pegasus_score_fn(classifier, a, b, real_sharpness):
 
 class Realism:
     """How real a set of images looks against real images of the two classes: the
-    Frechet distance of their classifier features, and their sharpness / the real's."""
+    Frechet distance of their classifier features, the fraction of them on the real
+    images' manifold (precision) and their median realism score (gan.manifold: per image,
+    so a selection of real-looking images keeps them where the Frechet distance, which
+    compares whole distributions, does not), and their sharpness / the real's."""
 
     def __init__(self, classifier, real_images):
         self.classifier = classifier
-        self.real = statistics(classifier.features(real_images))
+        features = classifier.features(real_images)
+        self.real = statistics(features)
+        self.manifold = RealManifold(features)
         self.real_sharpness = sharpness(real_images)
 
     def __call__(self, images):
-        fake = statistics(self.classifier.features(images))
+        features = self.classifier.features(images)
+        fake = statistics(features)
         return dict(frechet_distance=round(float(frechet_distance_of(*self.real, *fake)), 4),
+                    precision=round(self.manifold.precision(features), 4),
+                    realism_score=round(float(np.median(self.manifold.realism(features))), 4),
                     sharpness=round(sharpness(images) / self.real_sharpness, 4))
 
 
@@ -386,7 +398,8 @@ def class_images(found, a, b, count, seed=0):
 
 def split_real(found, per_class, seed=0):
     """{class: images} -> (the reference: `per_class` random images of each class, with
-    replacement when a class has fewer; the held images: all the others)."""
+    replacement when a class has fewer; the held images: all the others, classes mixed in
+    a random order)."""
     rng = np.random.default_rng(seed + 5)
     reference, held = [], []
     for images in found.values():
@@ -397,8 +410,9 @@ def split_real(found, per_class, seed=0):
         order = rng.permutation(len(images))
         reference.append(images[order[:per_class]])
         held.append(images[order[per_class:]])
-    return np.concatenate(reference), (np.concatenate(held) if held else
-                                       np.zeros((0,) + reference[0].shape[1:], np.float32))
+    held = (np.concatenate(held) if held else
+            np.zeros((0,) + reference[0].shape[1:], np.float32))
+    return np.concatenate(reference), held[rng.permutation(len(held))]
 
 
 def rank_real(images, score, top):
@@ -556,7 +570,7 @@ def pegasus(output):
         summary["real_ranked"] = dict(
             title="real images", scored=ranked.seen,
             best_scores=[round(float(s), 4) for s in ranked.scores],
-            best_realism=realism(ranked.images))
+            best_realism=realism(ranked.images), unranked_realism=realism(ranked.unranked))
     else:
         summary["real_ranked"] = dict(scored=0, reason=(
             f"{len(held)} real images beyond the {FLAGS.real_images} of the reference, fewer "

@@ -16,7 +16,7 @@ from acai.lib.run import Run, dataset_dirname
 from acai.models import Baseline
 from gan import classifier as gan_classifier
 from conftest import REPO
-from gan import evaluate, frechet, pegasus
+from gan import evaluate, frechet, manifold, pegasus
 
 PER_CLASS = 120  # 12 of each class are held out for the test split.
 
@@ -111,6 +111,49 @@ def test_frechet_distance_properties():
     assert np.isfinite(frechet.frechet_distance(few, rng.normal(size=(5, 8))))
     with pytest.raises(ValueError, match="differ in size"):
         frechet.frechet_distance(a, a[:, :4])
+
+
+def test_real_manifold_by_hand():
+    # Real points 0, 1, 2, 3, 10 on a line, k = 1: radii 1, 1, 1, 1, 7 (10's nearest is 3).
+    real = np.array([[0.0], [1.0], [2.0], [3.0], [10.0]])
+    manifold_ = manifold.RealManifold(real, k=1)
+    np.testing.assert_allclose(manifold_.radii, [1, 1, 1, 1, 7])
+    points = np.array([[1.5], [5.0], [10.5], [20.0]])
+    # 5.0 and 10.5 lie in 10's large ball; 20 in none.
+    np.testing.assert_array_equal(manifold_.on_manifold(points), [True, True, True, False])
+    assert manifold_.precision(points) == 0.75
+    # The realism score uses the smaller half of the balls (radius <= the median, 1): 10's
+    # large ball does not vouch for 10.5 there. 1.5: 1 / 0.5; 5: 1 / 2; 10.5: 1 / 7.5.
+    np.testing.assert_allclose(manifold_.realism(points), [2.0, 0.5, 1 / 7.5, 1 / 17])
+    with pytest.raises(ValueError, match=r"\[N, 1\]"):
+        manifold_.precision(np.zeros((3, 2)))
+    with pytest.raises(ValueError, match="more than k=3"):
+        manifold.RealManifold(real[:3])
+
+
+def test_a_selection_of_real_images_stays_on_the_manifold_and_far_in_frechet_distance():
+    rng = np.random.default_rng(0)
+
+    def draw(n):  # Two classes: Gaussians 6 apart.
+        x = rng.normal(size=(n, 8))
+        x[:, 0] += np.where(rng.integers(0, 2, n) == 1, 3.0, -3.0)
+        return x
+
+    real, held = draw(1000), draw(2000)
+    real_manifold = manifold.RealManifold(real)
+    # Images of the same distribution: mostly on the manifold, realism score about 1.
+    assert real_manifold.precision(held) > 0.8
+    assert 0.8 < np.median(real_manifold.realism(held)) < 1.5
+    # Off it: none, and a realism score near 0.
+    assert real_manifold.precision(held + 10) == 0
+    assert np.median(real_manifold.realism(held + 10)) < 0.2
+    # 64 real points chosen from one region (the nearest to one class's centre): far from
+    # the whole in Frechet distance, yet every one on the manifold.
+    centre = np.eye(8)[0] * 3
+    chosen = held[np.argsort(np.linalg.norm(held - centre, axis=1))[:64]]
+    assert frechet.frechet_distance(real, chosen) > 10 * frechet.frechet_distance(
+        real, held[:64])
+    assert real_manifold.precision(chosen) >= real_manifold.precision(held)
 
 
 # ----------------------------------------------------------------------------
@@ -227,6 +270,11 @@ def test_realism_sees_blur_and_noise(spec, classifier):
     assert abs(same["sharpness"] - 1) < 0.2 and blur["sharpness"] < 0.6
     assert same["frechet_distance"] < noise["frechet_distance"]
     assert same["frechet_distance"] < blur["frechet_distance"]
+    # Per image: the blurred images fall off the real manifold. Noise may land in the
+    # large balls of a few outlying real images (precision counts those), not near the
+    # others (the realism score leaves those balls out).
+    assert same["precision"] > blur["precision"] + 0.5
+    assert same["realism_score"] > 2 * max(blur["realism_score"], noise["realism_score"])
     kept = pegasus.Best(4, lambda x: x.mean(axis=(1, 2, 3)))
     kept.add(real[:3])
     kept.add(real[3:10])
@@ -384,8 +432,10 @@ def test_pegasus_through_an_autoencoder(folder, spec, classifier, tmp_path):
     for key in ("best_realism", "unranked_realism"):
         figures = summary["ae_mixes"][key]
         assert figures["frechet_distance"] >= 0 and figures["sharpness"] > 0, figures
+        assert 0 <= figures["precision"] <= 1 and figures["realism_score"] >= 0, figures
     # The real images beyond the 100 of the reference (2 x (108 - 50)), ranked by the score.
     real = summary["real_ranked"]
     assert real["scored"] == 116 and len(real["best_scores"]) == 8
     assert real["best_scores"] == sorted(real["best_scores"], reverse=True)
     assert real["best_realism"]["frechet_distance"] >= 0
+    assert set(real["unranked_realism"]) == set(real["best_realism"])
