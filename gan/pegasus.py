@@ -5,7 +5,11 @@
 
 Scores every image by min(P(a), P(b)) under the dataset's classifier (gan.classifier,
 trained once and cached beside the run): an image scores high only when the classifier
-sees both classes in it. Methods, each writing its best `top` images as a grid:
+sees both classes in it; times min(1, sharpness / the real images' median), so that blur
+does not pass for both classes, and times min(1, realism score) on the manifold of real
+images' classifier features (gan.manifold; --norealism_term leaves it out), so that an
+image unlike any real one does not either. Methods, each writing its best `top` images as
+a grid:
 
   gan_samples.png        the best of --count GAN samples (a conditional GAN gets class
                          a or b at random);
@@ -83,6 +87,9 @@ def define_flags():
     flags.DEFINE_integer("real_images", 2000, "Real training images of the two classes "
                          "(half each) that the realism figures compare to; the others are "
                          "ranked by the score as the real images' yardstick.", lower_bound=2)
+    flags.DEFINE_boolean("realism_term", True, "Multiply the score by min(1, realism "
+                         "score) on the manifold of --real_images other real images "
+                         "(gan.manifold), so that the best images are near real ones.")
     flags.DEFINE_integer("steps", 9, "Columns of the interpolations.", lower_bound=2)
     flags.DEFINE_list("alphas", ["0.1", "0.2", "0.3", "0.4", "0.5", "0.6", "0.7", "0.8",
                                  "0.9"], "Latent mixing coefficients of --ae_dir.")
@@ -166,13 +173,18 @@ def sharpness(images):
     return float(image_sharpness(images).mean())
 
 
-def pegasus_score_fn(classifier, a, b, real_sharpness):
+def pegasus_score_fn(classifier, a, b, real_sharpness, manifold=None):
     """The score of the searches: min(P(a), P(b)), the evidence of both classes, times
     min(1, sharpness / the real images' median sharpness), so that blur, which makes any
-    classifier undecided, does not pass for both classes."""
+    classifier undecided, does not pass for both classes, and, given the `manifold` of
+    real images' features (gan.manifold), times min(1, the image's realism score), so that
+    an image away from every real one does not either."""
     def score(images):
         both = pegasus_scores(classifier.probabilities(images), a, b)
-        return both * np.minimum(1.0, image_sharpness(images) / real_sharpness)
+        both = both * np.minimum(1.0, image_sharpness(images) / real_sharpness)
+        if manifold is not None:
+            both = both * np.minimum(1.0, manifold.realism(classifier.features(images)))
+        return both
     return score
 
 
@@ -510,7 +522,12 @@ def pegasus(output):
     scorer_images = images_by_class(scorer_spec, (a, b))
     real, held = split_real(scorer_images, FLAGS.real_images // 2, FLAGS.seed)
     realism = Realism(classifier, real)
-    score = pegasus_score_fn(classifier, a, b, float(np.median(image_sharpness(real))))
+    manifold = None
+    if FLAGS.realism_term:  # On other real images than the realism figures use.
+        beside, held = held[:FLAGS.real_images], held[FLAGS.real_images:]
+        manifold = RealManifold(classifier.features(beside))
+    score = pegasus_score_fn(classifier, a, b, float(np.median(image_sharpness(real))),
+                             manifold)
 
     os.makedirs(output, exist_ok=True)
     written, methods = [], []  # methods: (file stem, title, Best)
@@ -557,7 +574,8 @@ def pegasus(output):
         save("ae_interpolation", images_to_grid(interpolation))
     summary = dict(classes=list(names), classifier_test_accuracy=classifier.test_accuracy,
                    real_images=FLAGS.real_images,
-                   score="min(P(a), P(b)) * min(1, sharpness / median real sharpness)")
+                   score="min(P(a), P(b)) * min(1, sharpness / median real sharpness)"
+                   + (" * min(1, realism score)" if manifold else ""))
     for stem, title, best in methods:
         save(stem, grid_of(best.images))
         summary[stem] = dict(title=title, scored=best.seen,
@@ -573,7 +591,8 @@ def pegasus(output):
             best_realism=realism(ranked.images), unranked_realism=realism(ranked.unranked))
     else:
         summary["real_ranked"] = dict(scored=0, reason=(
-            f"{len(held)} real images beyond the {FLAGS.real_images} of the reference, fewer "
+            f"{len(held)} real images beyond the {FLAGS.real_images} of the reference"
+            + (" and those of the realism term" if manifold else "") + ", fewer "
             f"than --top={FLAGS.top}"))
     # The best method's best images, each on its path from class a to class b.
     stem, title, best = max(methods, key=lambda method: method[2].scores[0])

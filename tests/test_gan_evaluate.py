@@ -281,6 +281,34 @@ def test_realism_sees_blur_and_noise(spec, classifier):
     np.testing.assert_array_equal(kept.unranked, np.clip(real[:4], -1, 1))
 
 
+class ColourClassifier:
+    """A stand-in classifier undecided on every image, whose features are the mean colour."""
+
+    def probabilities(self, images):
+        return np.full((len(images), 2), 0.5)
+
+    def features(self, images):
+        return np.asarray(images).mean(axis=(1, 2))
+
+
+def test_the_score_holds_down_images_unlike_any_real_one():
+    rng = np.random.default_rng(0)
+
+    def draw(n, colour):  # Noisy images around a mean colour: equally sharp.
+        return np.clip(colour + rng.uniform(-0.2, 0.2, (n, 1, 1, 3))
+                       + rng.normal(0, 0.2, (n, 8, 8, 3)), -1, 1)
+
+    real, like, unlike = draw(300, -0.3), draw(64, -0.3), draw(64, 0.5)
+    classifier = ColourClassifier()
+    sharp = float(np.median(pegasus.image_sharpness(real)))
+    plain = pegasus.pegasus_score_fn(classifier, 0, 1, sharp)
+    assert abs(plain(unlike).mean() - plain(like).mean()) < 0.05  # Blind to the colour.
+    with_term = pegasus.pegasus_score_fn(classifier, 0, 1, sharp,
+                                         manifold.RealManifold(classifier.features(real)))
+    assert with_term(like).mean() > 0.6 * plain(like).mean()  # Realism score about 1.
+    assert with_term(unlike).mean() < 0.3 * with_term(like).mean()
+
+
 def test_real_images_split_into_reference_and_held_and_ranked_by_the_score():
     rng = np.random.default_rng(0)
     found = {0: rng.uniform(-1, 1, (30, 4, 4, 3)).astype(np.float32),
@@ -433,9 +461,10 @@ def test_pegasus_through_an_autoencoder(folder, spec, classifier, tmp_path):
         figures = summary["ae_mixes"][key]
         assert figures["frechet_distance"] >= 0 and figures["sharpness"] > 0, figures
         assert 0 <= figures["precision"] <= 1 and figures["realism_score"] >= 0, figures
-    # The real images beyond the 100 of the reference (2 x (108 - 50)), ranked by the score.
+    # The real images beyond the 100 of the reference (2 x (108 - 50)) and the 100 of the
+    # score's realism term, ranked by the score.
     real = summary["real_ranked"]
-    assert real["scored"] == 116 and len(real["best_scores"]) == 8
+    assert real["scored"] == 16 and len(real["best_scores"]) == 8
     assert real["best_scores"] == sorted(real["best_scores"], reverse=True)
     assert real["best_realism"]["frechet_distance"] >= 0
     assert set(real["unranked_realism"]) == set(real["best_realism"])
