@@ -3,9 +3,10 @@
 Loads the run, gets the dataset's classifier (gan.classifier: trained on first use and
 cached in the folder beside the run, <train_dir>/<dataset folder>/classifier/), and
 measures the Frechet distance between `count` real training images and `count` samples on
-that classifier's features (gan.frechet); with --inception=PATH, a local Inception-v3
-SavedModel, also the standard FID. Prints `frechet_distance: X` (and `fid: Y`) and writes
-them to RUN/evaluate.json.
+that classifier's features (gan.frechet), and the samples' precision and recall on the
+same features (gan.manifold); with --inception=PATH, a local Inception-v3 SavedModel, also
+the standard FID. Prints `frechet_distance: X`, `sample_precision: P`, `sample_recall: R`
+(and `fid: Y`) and writes them to RUN/evaluate.json.
 """
 
 import json
@@ -35,7 +36,8 @@ def define_flags():
 
 def evaluate(model, spec, run_dir, *, count=5000, inception=None, seed=0,
              classifier_kimg=64):
-    """-> dict of frechet_distance (and fid), the classifier's accuracy and the settings."""
+    """-> dict of frechet_distance, sample_precision, sample_recall (and fid), the
+    classifier's accuracy and the settings."""
     classifier = get_classifier(spec, classifier_dir(run_dir), kimg=classifier_kimg)
     result = SampleQuality(model, spec, classifier, count=count, seed=seed,
                            inception=inception)()
@@ -55,9 +57,10 @@ def main():
     with open(path + ".tmp", "w") as f:
         json.dump(result, f, indent=2)
     os.replace(path + ".tmp", path)
-    hparams.add_results(FLAGS.run, {name: result[name] for name in ("frechet_distance", "fid")
-                                    if name in result})
-    for name in ("frechet_distance", "fid"):
+    names = [name for name in ("frechet_distance", "sample_precision", "sample_recall",
+                               "fid") if name in result]
+    hparams.add_results(FLAGS.run, {name: result[name] for name in names})
+    for name in names:
         if name in result:
             print(f"{name}: {result[name]:.4f}")
 

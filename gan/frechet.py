@@ -29,6 +29,8 @@ import numpy as np
 import scipy.linalg
 import tensorflow as tf
 
+from gan.manifold import RealManifold
+
 INCEPTION_SIZE = 299
 INCEPTION_FEATURES = 2048
 
@@ -177,7 +179,11 @@ class SampleQuality:
     `count` images generated from fixed z ~ N(0, I); a conditional model gets the real
     sample's labels (shuffled), so classes appear in the data's proportions. The real
     features are computed once. Calling it returns {"frechet_distance": ...} (our
-    classifier's features), plus {"fid": ...} when `inception` (a SavedModel path or an
+    classifier's features) and, on the same features, "sample_precision" (the fraction of
+    samples on the real images' k-NN manifold: their quality) and "sample_recall" (the
+    fraction of real images on the samples' manifold: their coverage), the precision and
+    recall of Kynkaenniemi et al. (2019) (gan.manifold; named apart from the run's
+    --precision), plus {"fid": ...} when `inception` (a SavedModel path or an
     InceptionFeatures) is given.
     """
 
@@ -193,14 +199,19 @@ class SampleQuality:
         rng = np.random.default_rng(seed)
         self.z = rng.standard_normal((len(images), model.z_dim)).astype(np.float32)
         self.labels = rng.permutation(labels) if model.conditional else None
-        self.real = {"frechet_distance": statistics(classifier.features(images))}
+        features = classifier.features(images)
+        self.real = {"frechet_distance": statistics(features)}
+        self.real_features, self.real_manifold = features, RealManifold(features)
         if inception is not None:
             self.real["fid"] = statistics(inception(images))
 
     def __call__(self):
         images = generate_images(self.model, self.z, self.labels, self.batch)
-        result = {"frechet_distance": frechet_distance_of(
-            *self.real["frechet_distance"], *statistics(self.classifier.features(images)))}
+        features = self.classifier.features(images)
+        result = {"frechet_distance": frechet_distance_of(*self.real["frechet_distance"],
+                                                          *statistics(features)),
+                  "sample_precision": self.real_manifold.precision(features),
+                  "sample_recall": RealManifold(features).precision(self.real_features)}
         if self.inception is not None:
             result["fid"] = frechet_distance_of(*self.real["fid"],
                                                 *statistics(self.inception(images)))

@@ -242,6 +242,15 @@ def test_sample_quality_ranks_real_above_noise(spec, classifier, tmp_path, monke
     bad = [quality()["frechet_distance"] for quality in (noise, one_class)]
     assert 10 * max(good) < min(bad), (good, bad)
     assert real()["frechet_distance"] == good[0]  # Fixed real sample and z.
+    # Precision (samples on the real images' manifold) and recall (real images on the
+    # samples'): a dropped class keeps the first and loses the second; noise, the second.
+    figures = {name: quality() for name, quality in
+               dict(real=real, noise=noise, one_class=one_class).items()}
+    precision = {name: result["sample_precision"] for name, result in figures.items()}
+    recall = {name: result["sample_recall"] for name, result in figures.items()}
+    assert precision["real"] > 0.8 and recall["real"] > 0.8
+    assert precision["one_class"] > 0.8 and recall["one_class"] < 0.6 * recall["real"]
+    assert precision["noise"] < 0.2 and recall["noise"] < 0.2
 
     # FID through a SavedModel with the documented convention: [B, 299, 299, 3] -> [B, 2048]
     # (16 features here: the square root of a 2048 x 2048 matrix takes a while).
@@ -254,7 +263,8 @@ def test_sample_quality_ranks_real_above_noise(spec, classifier, tmp_path, monke
     tf.saved_model.save(module, str(tmp_path / "inception"))
     with_fid = frechet.SampleQuality(StandIn(bank, conditional=True), spec, classifier,
                                      count=64, inception=str(tmp_path / "inception"))()
-    assert set(with_fid) == {"frechet_distance", "fid"} and with_fid["fid"] >= 0
+    assert set(with_fid) == {"frechet_distance", "sample_precision", "sample_recall", "fid"}
+    assert with_fid["fid"] >= 0
     with pytest.raises(ValueError, match="cannot load the Inception SavedModel"):
         frechet.InceptionFeatures(str(tmp_path / "nope"))
 
