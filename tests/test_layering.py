@@ -13,7 +13,7 @@ FAMILIES = {
     "acai.models": ("acai.models",),
     "vae.model": ("vae.model",),
     "gan": ("gan.layers", "gan.spectral_norm", "gan.models", "gan.classifier", "gan.frechet",
-            "gan.evaluation"),
+            "gan.manifold", "gan.evaluation"),
 }
 
 
