@@ -73,6 +73,7 @@ FLAGS = flags.FLAGS
 BATCH = 256
 INTERPOLATION_ROWS = 8
 STRIP_ROWS = 4  # Rows of best_strip.png.
+REALISM_K = 3  # The k of the realism term's k-nearest-neighbour balls (the paper's).
 
 
 def define_flags():
@@ -525,7 +526,12 @@ def pegasus(output):
     manifold = None
     if FLAGS.realism_term:  # On other real images than the realism figures use.
         beside, held = held[:FLAGS.real_images], held[FLAGS.real_images:]
-        manifold = RealManifold(classifier.features(beside))
+        if len(beside) < 2 * REALISM_K:
+            raise ValueError(f"the realism term needs real images of {names[0]} and "
+                             f"{names[1]} beyond the {FLAGS.real_images} of --real_images; "
+                             f"there are {len(beside)}: lower --real_images, or pass "
+                             f"--norealism_term")
+        manifold = RealManifold(classifier.features(beside), k=REALISM_K)
     score = pegasus_score_fn(classifier, a, b, float(np.median(image_sharpness(real))),
                              manifold)
 

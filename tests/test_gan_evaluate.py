@@ -450,6 +450,11 @@ def test_pegasus_through_an_autoencoder(folder, spec, classifier, tmp_path):
                         "--count=90", "--top=8", "--steps=4", "--alphas=0.25,0.5,0.75",
                         "--real_images=100")
     assert result.returncode == 0, result.stderr[-2000:]
+    # 2 x 107 for the reference leave 2 real images for the realism term: one line.
+    few = run_module("gan.pegasus", f"--ae_dir={run.path}", "--classes=vertical,0",
+                     "--real_images=214", f"--output={tmp_path / 'few'}")
+    assert few.returncode != 0 and "Traceback" not in few.stderr
+    assert "--norealism_term" in few.stderr.strip().splitlines()[-1], few.stderr[-2000:]
     out = os.path.join(run.path, "pegasus")
     assert sorted(os.listdir(out)) == ["ae_interpolation.png", "ae_mixes.png",
                                        "best_strip.png", "comparison.png", "pegasus.json"]
