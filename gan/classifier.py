@@ -79,21 +79,24 @@ class FeatureClassifier:
         """Accuracy (%) on the test split when trained, or None."""
         return self.info.get("test_accuracy")
 
-    def _outputs(self, images, which):
+    def outputs(self, images):
+        """(float32 [N, FEATURES] features, float32 [N, nclass] class probabilities) of
+        images [N, H, W, C] in [-1, 1], from one pass of the network."""
         images = np.asarray(images, np.float32)
         if not len(images):
-            size = FEATURES if which == 0 else self.network.outputs[0].shape[-1]
-            return np.zeros((0, size), np.float32)
-        return np.concatenate([self._both(images[i:i + BATCH])[which].numpy()
-                               for i in range(0, len(images), BATCH)])
+            return (np.zeros((0, FEATURES), np.float32),
+                    np.zeros((0, self.network.outputs[0].shape[-1]), np.float32))
+        batches = [self._both(images[i:i + BATCH]) for i in range(0, len(images), BATCH)]
+        return tuple(np.concatenate([batch[which].numpy() for batch in batches])
+                     for which in (0, 1))
 
     def features(self, images):
         """float32 [N, FEATURES] features of images [N, H, W, C] in [-1, 1]."""
-        return self._outputs(images, 0)
+        return self.outputs(images)[0]
 
     def probabilities(self, images):
         """float32 [N, nclass] class probabilities of images [N, H, W, C] in [-1, 1]."""
-        return self._outputs(images, 1)
+        return self.outputs(images)[1]
 
     def predict(self, images):
         """int64 [N] most probable class of each image."""

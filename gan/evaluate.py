@@ -61,8 +61,7 @@ def main():
                                "fid") if name in result]
     hparams.add_results(FLAGS.run, {name: result[name] for name in names})
     for name in names:
-        if name in result:
-            print(f"{name}: {result[name]:.4f}")
+        print(f"{name}: {result[name]:.4f}")
 
 
 def run(prog="gan-evaluate"):

@@ -47,22 +47,22 @@ class RealManifold:
             for start in range(0, len(real), CHUNK)])
         self.small = self.radii <= np.median(self.radii)  # The balls the realism score uses.
 
-    def _ratios(self, features, balls):
-        """[N, balls] radius of each real ball / distance of each feature vector to it."""
+    def _best_ratios(self, features, balls):
+        """[N] the largest radius / distance over the real `balls` (an index or a mask),
+        for each feature vector [N, F]; >= 1 inside one of them."""
         features = np.asarray(features, np.float64)
         if features.ndim != 2 or features.shape[1] != self.real.shape[1]:
             raise ValueError(f"feature vectors must be [N, {self.real.shape[1]}], got "
                              f"shape {features.shape}")
-        return np.concatenate([
-            self.radii[balls] / np.maximum(
-                distances(features[start:start + CHUNK], self.real[balls]), 1e-12)
-            for start in range(0, len(features), CHUNK)]) if len(features) else np.zeros(
-                [0, int(np.sum(balls))])
+        radii, centres = self.radii[balls], self.real[balls]
+        best = [np.max(radii / np.maximum(distances(features[start:start + CHUNK], centres),
+                                          1e-12), axis=1)
+                for start in range(0, len(features), CHUNK)]
+        return np.concatenate(best) if best else np.zeros([0])
 
     def on_manifold(self, features):
         """[N] bool: the feature vector falls in some real ball."""
-        return np.max(self._ratios(features, np.ones(len(self.real), bool)), axis=1,
-                      initial=0.0) >= 1.0
+        return self._best_ratios(features, slice(None)) >= 1.0
 
     def precision(self, features):
         """The fraction of feature vectors [N, F] on the real manifold."""
@@ -70,4 +70,4 @@ class RealManifold:
 
     def realism(self, features):
         """[N] realism scores: max over the smaller half of the balls of radius / distance."""
-        return np.max(self._ratios(features, self.small), axis=1, initial=0.0)
+        return self._best_ratios(features, self.small)

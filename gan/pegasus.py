@@ -181,10 +181,11 @@ def pegasus_score_fn(classifier, a, b, real_sharpness, manifold=None):
     real images' features (gan.manifold), times min(1, the image's realism score), so that
     an image away from every real one does not either."""
     def score(images):
-        both = pegasus_scores(classifier.probabilities(images), a, b)
+        features, probabilities = classifier.outputs(images)
+        both = pegasus_scores(probabilities, a, b)
         both = both * np.minimum(1.0, image_sharpness(images) / real_sharpness)
         if manifold is not None:
-            both = both * np.minimum(1.0, manifold.realism(classifier.features(images)))
+            both = both * np.minimum(1.0, manifold.realism(features))
         return both
     return score
 
