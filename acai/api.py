@@ -63,6 +63,4 @@ def train(model, dataset_name, train_dir, *, total_kimg, report_kimg=64, batch=6
     run = registry.new_run(model, spec, train_dir, classes=classes, data_dir=data_dir,
                            batch=batch, seed=seed, total_kimg=total_kimg,
                            report_kimg=report_kimg)
-    return training.train(model, spec, run, batch=batch, total_kimg=total_kimg,
-                          report_kimg=report_kimg, seed=seed, callbacks=callbacks,
-                          verbose=verbose)
+    return training.train(model, spec, run, callbacks=callbacks, verbose=verbose)

@@ -13,7 +13,6 @@ is also written to classify.json in the run directory (or, without --ae_dir, in
 TRAIN_DIR/DATASET/FullyConnected).
 """
 
-import json
 import os
 
 import keras
@@ -24,6 +23,7 @@ from absl import flags, logging
 from acai import registry
 from acai.lib import cli, data, hparams, progress, training
 from acai.lib.evaluation import encode_dataset, features_of
+from acai.lib.files import write_json
 from acai.lib.run import dataset_dirname
 
 FLAGS = flags.FLAGS
@@ -157,16 +157,14 @@ def main():
                   total_kimg=FLAGS.total_kimg, smoothing=smoothing, seed=FLAGS.seed,
                   train_size=len(train), test_size=len(test))
     os.makedirs(out_dir, exist_ok=True)
-    with open(os.path.join(out_dir, "classify.json"), "w") as f:
-        json.dump(result, f, indent=2)
+    write_json(result, os.path.join(out_dir, "classify.json"))
     if FLAGS.ae_dir:
         hparams.add_results(FLAGS.ae_dir, {"classify_accuracy": result["test_accuracy"]})
     print(f"test accuracy: {result['test_accuracy']:.2f}")
 
 
 def run(prog="acai-classify"):
-    define_flags()
-    cli.run(main, prog)
+    cli.run(main, prog, define_flags)
 
 
 if __name__ == "__main__":

@@ -12,7 +12,6 @@ codes against the labels after the best one-to-one matching of clusters to class
 also written to RUN/cluster.json.
 """
 
-import json
 import os
 
 import numpy as np
@@ -23,6 +22,7 @@ from sklearn.cluster import KMeans
 from acai import registry
 from acai.lib import cli, hparams, progress
 from acai.lib.evaluation import encode_dataset
+from acai.lib.files import write_json
 
 FLAGS = flags.FLAGS
 TRAIN_LIMIT = 60000  # The reference clusters the first 60,000 training images.
@@ -123,15 +123,13 @@ def main():
                   train_limit=FLAGS.train_limit,
                   use_svd=FLAGS.use_svd, seed=FLAGS.seed, train_size=len(train),
                   test_size=len(test), latent_size=int(train.shape[1]))
-    with open(os.path.join(FLAGS.ae_dir, "cluster.json"), "w") as f:
-        json.dump(result, f, indent=2)
+    write_json(result, os.path.join(FLAGS.ae_dir, "cluster.json"))
     hparams.add_results(FLAGS.ae_dir, {"cluster_accuracy": result["test_accuracy"]})
     print(f"cluster accuracy: {result['test_accuracy']:.2f}")
 
 
 def run(prog="acai-cluster"):
-    define_flags()
-    cli.run(main, prog)
+    cli.run(main, prog, define_flags)
 
 
 if __name__ == "__main__":

@@ -49,8 +49,7 @@ def main():
 
 
 def run(prog="acai-export"):
-    define_flags()
-    cli.run(main, prog)
+    cli.run(main, prog, define_flags)
 
 
 if __name__ == "__main__":

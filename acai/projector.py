@@ -20,6 +20,7 @@ from tensorboard.plugins import projector
 
 from acai import registry
 from acai.lib import cli
+from acai.lib.files import atomic_write
 from acai.lib.summaries import images_to_grid, save_png
 
 FLAGS = flags.FLAGS
@@ -73,7 +74,7 @@ def write_projector(folder, codes, images, labels, class_names, name):
                          f"than the Projector's {MAX_SPRITE} pixels; use a smaller --limit")
     os.makedirs(folder, exist_ok=True)
     np.savetxt(os.path.join(folder, CODES), codes, fmt="%.6g", delimiter="\t")
-    with open(os.path.join(folder, LABELS), "w") as f:
+    with atomic_write(os.path.join(folder, LABELS)) as f:
         f.writelines(f"{class_names[int(label)] if 0 <= label < len(class_names) else label}\n"
                      for label in labels)
     save_png(sprite_of(images), os.path.join(folder, SPRITE))
@@ -99,8 +100,7 @@ def main():
 
 
 def run(prog="acai-projector"):
-    define_flags()
-    cli.run(main, prog)
+    cli.run(main, prog, define_flags)
 
 
 if __name__ == "__main__":

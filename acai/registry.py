@@ -9,19 +9,21 @@ import keras
 
 from acai.lib.autoencoder import AutoEncoder
 from acai.lib.params import declared
-from acai.lib.run import Run, RunError, dataset_dirname, load_config, load_run as load_run_with
+from acai.lib.run import Run, RunError, dataset_dirname, load_config
+from acai.lib.run import load_run as load_run_with
 from acai.models import AAE, ACAI, Baseline, Denoising, Dropout, VQVAE
 from gan.models import DCGAN, GAN, SNGAN
 from vae.model import VAE
 
+# In the order of the paper's Table 1 (the lines benchmark's), then the GANs.
 MODELS = {
     "baseline": Baseline,
-    "acai": ACAI,
     "denoising": Denoising,
     "dropout": Dropout,
-    "aae": AAE,
     "vae": VAE,
+    "aae": AAE,
     "vqvae": VQVAE,
+    "acai": ACAI,
     "dcgan": DCGAN,
     "sngan": SNGAN,
 }
@@ -81,10 +83,11 @@ def load_run(run_dir, data_dir=None, kind=None):
     kind: None, or "autoencoder", "vae", "gan": a run of another kind is a RunError
     saying what the command needs (checked before anything is built).
     """
+    config = load_config(run_dir)
     if kind is not None:
-        name = load_config(run_dir).get("model")
+        name = config.get("model")
         classes, what = KINDS[kind]
         if not issubclass(model_class(name), classes):
             raise RunError(f"the run at {run_dir} is a {name!r} model, not {what}: this "
                            f"command needs {what} run")
-    return load_run_with(run_dir, model_class, data_dir)
+    return load_run_with(run_dir, model_class, data_dir, config=config)

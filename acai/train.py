@@ -14,7 +14,7 @@ Example (the paper's lines configuration, about 6 minutes on 2 CPU cores):
 from absl import flags, logging
 
 from acai import registry
-from acai.lib import cli, data, training
+from acai.lib import cli, data, device, training
 from flags import training as training_flags
 
 FLAGS = flags.FLAGS
@@ -23,10 +23,10 @@ FLAGS = flags.FLAGS
 def main():
     """Trains the model the flags say, in its run folder."""
     # First: a multi-worker strategy must exist before any other TensorFlow operation.
-    strategy = training.make_strategy(FLAGS.strategy)
-    precision = training.set_precision(FLAGS.precision)
+    strategy = device.make_strategy(FLAGS.strategy)
+    precision = device.set_precision(FLAGS.precision)
     if FLAGS.seed is not None:
-        training.make_reproducible(FLAGS.seed)
+        device.make_reproducible(FLAGS.seed)
     spec = data.get_dataset(FLAGS.dataset, FLAGS.data_dir, FLAGS.classes,
                             skip_unreadable=FLAGS.skip_bad_images)
     with strategy.scope():  # Variables, optimisers and metrics: one per replica.
@@ -38,14 +38,12 @@ def main():
                            total_kimg=FLAGS.total_kimg, report_kimg=FLAGS.report_kimg)
     logging.info("Run %s (%s, %s, %d replica(s))", run.path, FLAGS.model, precision,
                  strategy.num_replicas_in_sync)
-    training.train(model, spec, run, batch=FLAGS.batch, total_kimg=FLAGS.total_kimg,
-                   report_kimg=FLAGS.report_kimg, seed=FLAGS.seed, verbose=FLAGS.verbose)
+    training.train(model, spec, run, verbose=FLAGS.verbose)
 
 
 def run_as(prog, default_model):
     """Runs this trainer as the binary `prog` whose --model defaults to `default_model`."""
-    training_flags.define(registry.models(), default_model)
-    cli.run(main, prog)
+    cli.run(main, prog, lambda: training_flags.define(registry.models(), default_model))
 
 
 def run():

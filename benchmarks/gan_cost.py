@@ -21,6 +21,7 @@ from absl import app, flags
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+from acai.lib.model import all_layers  # noqa: E402
 from gan import layers  # noqa: E402
 from gan.models import DCGAN, SNGAN  # noqa: E402
 from gan.models.sngan import discriminator_convolutions  # noqa: E402
@@ -36,7 +37,7 @@ FLAGS = flags.FLAGS
 def macs(model):
     """Multiply-accumulates per image of a Keras functional model's weight layers."""
     total = 0
-    for layer in model._flatten_layers(include_self=False):
+    for layer in all_layers(model):
         if isinstance(layer, keras.layers.Conv2DTranspose):
             height, width, channels = layer.input.shape[1:]
             total += height * width * channels * layer.filters * layer.kernel_size[0] ** 2

@@ -23,7 +23,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from acai import registry  # noqa: E402
-from acai.lib import cli, data, training  # noqa: E402
+from acai.lib import cli, data, device  # noqa: E402
 from flags import training as training_flags  # noqa: E402
 from gan.models import GAN  # noqa: E402
 from machine import describe  # noqa: E402
@@ -51,7 +51,7 @@ def main():
         if not FLAGS["dataset"].present:
             FLAGS.dataset = "folder:" + os.path.join(REPO, "..", "shared", "data",
                                                      "cifar10_horse_bird_jpeg", "train")
-    precision = training.set_precision(FLAGS.precision)
+    precision = device.set_precision(FLAGS.precision)
     spec = data.get_dataset(FLAGS.dataset, FLAGS.data_dir, FLAGS.classes)
     model = registry.build(FLAGS.model, spec, training_flags.config(registry.models()))
     model.compile()

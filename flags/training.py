@@ -15,7 +15,7 @@ import sys
 from absl import flags
 
 from acai.lib.params import declared
-from acai.lib.training import PRECISIONS, STRATEGIES
+from acai.lib.device import PRECISIONS, STRATEGIES
 
 FLAGS = flags.FLAGS
 

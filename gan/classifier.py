@@ -30,6 +30,7 @@ import tensorflow as tf
 from absl import logging
 
 from acai.lib import progress
+from acai.lib.files import atomic_path, write_json
 
 FEATURES = 128
 MODEL_FILE = "classifier.keras"
@@ -146,15 +147,9 @@ def train_classifier(spec, *, kimg=64, batch=64, lr=1e-3, seed=0):
 def save(classifier, directory):
     """Writes classifier.keras and classifier.json into `directory`, each atomically."""
     os.makedirs(directory, exist_ok=True)
-    suffix = f".tmp{os.getpid()}"
-    model_path = os.path.join(directory, MODEL_FILE)
-    tmp = model_path + suffix + ".keras"  # Keras wants the .keras extension.
-    classifier.network.save(tmp)
-    os.replace(tmp, model_path)
-    info_path = os.path.join(directory, INFO_FILE)
-    with open(info_path + suffix, "w") as f:
-        json.dump(classifier.info, f, indent=2)
-    os.replace(info_path + suffix, info_path)
+    with atomic_path(os.path.join(directory, MODEL_FILE), suffix=".keras") as tmp:
+        classifier.network.save(tmp)  # Keras wants the .keras extension.
+    write_json(classifier.info, os.path.join(directory, INFO_FILE))
 
 
 def load(directory):

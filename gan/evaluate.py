@@ -9,13 +9,13 @@ the standard FID. Prints `frechet_distance: X`, `sample_precision: P`, `sample_r
 (and `fid: Y`) and writes them to RUN/evaluate.json.
 """
 
-import json
 import os
 
 from absl import flags
 
 from acai import registry
 from acai.lib import cli, hparams
+from acai.lib.files import write_json
 from gan.classifier import classifier_dir, get_classifier
 from gan.frechet import SampleQuality
 
@@ -54,9 +54,7 @@ def main():
     result = evaluate(model, spec, FLAGS.run, count=FLAGS.count, inception=FLAGS.inception,
                       seed=FLAGS.seed, classifier_kimg=FLAGS.classifier_kimg)
     path = os.path.join(FLAGS.run, "evaluate.json")
-    with open(path + ".tmp", "w") as f:
-        json.dump(result, f, indent=2)
-    os.replace(path + ".tmp", path)
+    write_json(result, path)
     names = [name for name in ("frechet_distance", "sample_precision", "sample_recall",
                                "fid") if name in result]
     hparams.add_results(FLAGS.run, {name: result[name] for name in names})
@@ -65,8 +63,7 @@ def main():
 
 
 def run(prog="gan-evaluate"):
-    define_flags()
-    cli.run(main, prog)
+    cli.run(main, prog, define_flags)
 
 
 if __name__ == "__main__":

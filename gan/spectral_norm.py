@@ -23,6 +23,8 @@ the same W, so they would write the same values).
 import keras
 from keras import ops
 
+from acai.lib.model import all_layers
+
 # Power iterations run when a layer is built, so that sigma is right from the first call.
 INITIAL_ITERATIONS = 20
 EPSILON = 1e-12
@@ -111,5 +113,5 @@ class SNDense(SpectralNormalized, keras.layers.Dense):
 
 
 def spectral_layers(model):
-    """The spectrally normalised layers of a Keras model."""
-    return [layer for layer in model._flatten_layers() if isinstance(layer, SpectralNormalized)]
+    """The spectrally normalised layers of a Keras model (in its sub-models too)."""
+    return [layer for layer in all_layers(model) if isinstance(layer, SpectralNormalized)]

@@ -17,7 +17,7 @@ import keras
 import pytest
 import tensorflow as tf
 
-from acai.lib import data
+from acai.lib import data, training
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # A small version of the paper's lines configuration, fast enough for a 2-core CI.
@@ -26,11 +26,6 @@ SMALL = dict(latent=8, depth=8, latent_width=4)
 TINY = ["--model=baseline", "--dataset=lines32", "--latent_width=4", "--depth=8",
         "--latent=8", "--batch=32", "--seed=1"]
 TINY_RUN = os.path.join("lines32", "AEBaseline_depth8_latent8_scales3")
-
-
-def pytest_configure(config):
-    config.addinivalue_line("markers", "slow: starts binaries or trains for long; "
-                            "deselect with -m 'not slow' for the fast tier")
 
 
 @pytest.fixture(autouse=True)
@@ -86,6 +81,15 @@ def error_line(result):
     assert result.returncode != 0
     assert "Traceback" not in result.stderr, result.stderr[-2000:]
     return result.stderr.strip().splitlines()[-1]
+
+
+def train_in(model, spec, run, *, evaluate="model", verbose=False, callbacks=(),
+             **settings):
+    """training.train in `run` with its settings (batch, seed, total_kimg, report_kimg)
+    set first, as a restart with other flags would set them."""
+    run.config.update(settings)
+    return training.train(model, spec, run, evaluate=evaluate, verbose=verbose,
+                          callbacks=callbacks)
 
 
 def train_steps(model, spec, steps, batch=32, seed=0):

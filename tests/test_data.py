@@ -352,7 +352,7 @@ def fake_lines_module():
 
 
 def test_lines32_fake(monkeypatch):
-    monkeypatch.setattr(data, 'lines', fake_lines_module())
+    monkeypatch.setattr(data.lines32, 'lines', fake_lines_module())
     spec = data.get_dataset('lines32')
     assert (spec.colors, spec.nclass) == (1, 10)
     assert spec.class_names == tuple('angle%d' % i for i in range(10))

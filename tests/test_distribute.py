@@ -41,9 +41,9 @@ for name in sys.argv[1:]:
             model.compile()
         for variable, value in zip(model.weights, reference.weights):
             variable.assign(value)  # The same start for both.
-        run = Run(sys.argv[0] + "/" + label, "lines32", name, config)
-        training.train(model, spec, run, batch=32, total_kimg=1, report_kimg=1, seed=0,
-                       verbose=False, evaluate=None)
+        run = Run(sys.argv[0] + "/" + label, "lines32", name,
+                  dict(config, batch=32, total_kimg=1, report_kimg=1))
+        training.train(model, spec, run, verbose=False, evaluate=None)
         results[label] = (read_metrics(run.path)[-1],
                           [v.numpy() for v in model.trainable_variables])
     (logs_a, weights_a), (logs_b, weights_b) = results["default"], results["mirrored"]

@@ -10,12 +10,12 @@ import pytest
 from sklearn.cluster import KMeans
 
 from acai import cluster
-from acai.lib import data, lines, training
+from acai.lib import data, lines
 from acai.lib.evaluation import encode_dataset
 from acai.classify import accuracy_of, train_classifier
 from acai.lib.run import Run
 from acai.models import Baseline
-from conftest import REPO, SMALL, run_on_terminal
+from conftest import REPO, SMALL, run_on_terminal, train_in
 
 
 
@@ -137,7 +137,7 @@ def test_binaries_end_to_end_and_errors(tmp_path, lines32):
                   latent=8, latent_width=4, depth=8, seed=0)
     model = Baseline((32, 32, 1), 10, lr=1e-3, seed=0, **SMALL)
     run = Run(str(tmp_path), "lines32", model.experiment_name(), config)
-    training.train(model, lines32, run, batch=32, total_kimg=1, report_kimg=1, seed=0,
+    train_in(model, lines32, run, batch=32, total_kimg=1, report_kimg=1, seed=0,
                    verbose=False)
 
     result = run_module("acai.cluster", f"--ae_dir={run.path}", "--n_init=1")

@@ -14,11 +14,11 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from acai.lib import export, training
+from acai.lib import export
 from acai.lib.interpolate import lerp
 from acai.lib.run import Run
 from acai.registry import build
-from conftest import REPO
+from conftest import REPO, train_in
 from gan.models import GAN as GANModel
 from vae.model import VAE, prior_sample
 
@@ -78,7 +78,7 @@ def train_run(root, spec, name, **config):
                   **config)
     model = build(name, spec, config)
     run = Run(str(root), "lines32", model.experiment_name(), config)
-    training.train(model, spec, run, batch=32, total_kimg=1, report_kimg=1, seed=0,
+    train_in(model, spec, run, batch=32, total_kimg=1, report_kimg=1, seed=0,
                    verbose=False)
     return model, run.path
 

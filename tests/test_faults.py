@@ -13,10 +13,10 @@ import tensorflow as tf
 from PIL import Image
 
 from acai import registry
-from acai.lib import training
+from acai.lib import callbacks, device
 from acai.lib.run import Run, RunError, read_metrics
 from acai.models import Baseline
-from conftest import SMALL, TINY, error_line, run_module, start_module
+from conftest import SMALL, TINY, error_line, run_module, start_module, train_in
 
 RUN_NAME = os.path.join("lines32", "AEBaseline_depth8_latent8_scales3")
 
@@ -66,7 +66,7 @@ def test_sigterm_writes_a_checkpoint_and_the_same_command_resumes(tmp_path):
 
     result = run_binary(*flags)
     assert result.returncode == 0, result.stderr[-2000:]
-    assert f"Resumed {run_dir} at kimg={training.kimg_text(stopped_at)}" in result.stderr
+    assert f"Resumed {run_dir} at kimg={callbacks.kimg_text(stopped_at)}" in result.stderr
     # It went on from there, to total_kimg and no further, reporting on the kimg grid.
     assert saved_nimg(run_dir) == 2048
     latest = tf.train.latest_checkpoint(str(run_dir / "ckpt"))
@@ -82,18 +82,18 @@ def test_damaged_checkpoint_stops_with_one_line(tmp_path, lines32):
     model = Baseline((32, 32, 1), 10, lr=1e-3, **SMALL)
     run = Run(str(tmp_path), "lines32", model.experiment_name(), {"model": "t"})
     kwargs = dict(batch=32, report_kimg=1, seed=0, verbose=False)
-    training.train(model, lines32, run, total_kimg=2, **kwargs)
+    train_in(model, lines32, run, total_kimg=2, **kwargs)
     data_file, = glob.glob(os.path.join(run.checkpoint_dir, "ckpt-2.data-*"))
     with open(data_file, "r+b") as f:
         f.truncate(os.path.getsize(data_file) // 2)
     fresh = Baseline((32, 32, 1), 10, lr=1e-3, **SMALL)
     with pytest.raises(RunError, match=r"cannot restore the checkpoint .*ckpt-2 "
                        r"\(.*\); it is damaged: delete .*ckpt-2\.\* to resume from .*ckpt-1"):
-        training.train(fresh, lines32, run, total_kimg=3, **kwargs)
+        train_in(fresh, lines32, run, total_kimg=3, **kwargs)
     # Deleting it, as the message says, resumes from the previous checkpoint.
     for path in glob.glob(os.path.join(run.checkpoint_dir, "ckpt-2.*")):
         os.remove(path)
-    training.train(fresh, lines32, run, total_kimg=3, **kwargs)
+    train_in(fresh, lines32, run, total_kimg=3, **kwargs)
     assert int(fresh.optimizer_ae.iterations) == 3 * 1024 // 32
 
 
@@ -147,9 +147,9 @@ def test_evaluation_commands_refuse_another_kind_of_run(tmp_path):
 def test_multi_worker_without_tf_config_is_refused(monkeypatch):
     monkeypatch.delenv("TF_CONFIG", raising=False)
     with pytest.raises(RunError, match="needs the TF_CONFIG"):
-        training.make_strategy("multi_worker")
+        device.make_strategy("multi_worker")
     with pytest.raises(RunError, match="unknown strategy"):
-        training.make_strategy("nope")
+        device.make_strategy("nope")
 
 
 def check_nothing_corrupt(run_dir):

@@ -159,7 +159,7 @@ def test_a_selection_of_real_images_stays_on_the_manifold_and_far_in_frechet_dis
 # ----------------------------------------------------------------------------
 # Pegasus scores and ranking.
 
-def test_pegasus_scores_and_rank():
+def test_pegasus_scores_and_the_streamed_best():
     p = np.array([[0.9, 0.1, 0.0], [0.4, 0.5, 0.1], [0.2, 0.2, 0.6], [0.45, 0.45, 0.1]])
     np.testing.assert_allclose(pegasus.pegasus_scores(p, 0, 1), [0.1, 0.4, 0.2, 0.45])
     np.testing.assert_allclose(pegasus.pegasus_scores(p, 1, 0), [0.1, 0.4, 0.2, 0.45])
@@ -167,14 +167,14 @@ def test_pegasus_scores_and_rank():
     rng = np.random.default_rng(0)
     scores = rng.uniform(size=50)
     images = np.arange(50)[:, None, None, None] / 50 * np.ones((1, 2, 2, 1))  # i / 50
-    best, best_scores = pegasus.rank(images, scores, 5)
-    np.testing.assert_array_equal(best_scores, np.sort(scores)[::-1][:5])
-    np.testing.assert_array_equal(best[:, 0, 0, 0] * 50, np.argsort(-scores)[:5])
-    # Streaming keeps the same best as ranking everything at once.
+    # Fed in batches, Best keeps the same best as ranking everything at once.
     kept = pegasus.Best(5, lambda x: scores[np.round(x[:, 0, 0, 0] * 50).astype(int)])
     for start in range(0, 50, 7):
         kept.add(images[start:start + 7])
-    np.testing.assert_array_equal(kept.scores, best_scores)
+    np.testing.assert_array_equal(kept.scores, np.sort(scores)[::-1][:5])
+    np.testing.assert_array_equal(np.round(kept.images[:, 0, 0, 0] * 50),
+                                  np.argsort(-scores)[:5])
+    np.testing.assert_allclose(kept.unranked[:, 0, 0, 0], images[:5, 0, 0, 0], rtol=1e-6)
     assert kept.seen == 50
     assert pegasus.resolve_classes("horse,bird", ("bird", "horse")) == (1, 0)
     assert pegasus.resolve_classes(["0", "horse"], ("bird", "horse")) == (0, 1)

@@ -12,9 +12,8 @@ import tensorflow as tf
 
 from acai import registry
 from acai.lib import run as run_lib
-from acai.lib import training
 from acai.lib.run import RunError, read_metrics
-from conftest import SMALL, TINY, TINY_RUN, error_line, run_module, start_module
+from conftest import SMALL, TINY, TINY_RUN, error_line, run_module, start_module, train_in
 
 KWARGS = dict(batch=32, report_kimg=1, seed=0, verbose=False)
 
@@ -28,14 +27,14 @@ def new_run(tmp_path, spec, **config):
 @pytest.mark.slow
 def test_lost_checkpoint_state_resumes_from_the_newest_files(tmp_path, lines32, caplog):
     model, run = new_run(tmp_path, lines32)
-    training.train(model, lines32, run, total_kimg=2, **KWARGS)
+    train_in(model, lines32, run, total_kimg=2, **KWARGS)
     folder = run.checkpoint_dir
     os.remove(os.path.join(folder, "checkpoint"))
     before = {name: open(os.path.join(folder, name), "rb").read()
               for name in os.listdir(folder)}
     model, run = new_run(tmp_path, lines32)
     with caplog.at_level(logging.WARNING):
-        training.train(model, lines32, run, total_kimg=3, **KWARGS)
+        train_in(model, lines32, run, total_kimg=3, **KWARGS)
     assert "checkpoint was missing: resuming from the newest checkpoint among its files, " \
            "ckpt-2" in caplog.text
     assert int(model.optimizer_ae.iterations) == 3 * 1024 // 32  # Resumed at kimg 2.
@@ -48,7 +47,7 @@ def test_lost_checkpoint_state_resumes_from_the_newest_files(tmp_path, lines32, 
 def test_torn_last_metrics_line_is_dropped_and_a_damaged_one_named(tmp_path, lines32,
                                                                    caplog):
     model, run = new_run(tmp_path, lines32)
-    training.train(model, lines32, run, total_kimg=1, **KWARGS)
+    train_in(model, lines32, run, total_kimg=1, **KWARGS)
     with open(run.metrics_path, "a") as f:
         f.write('{"kimg": 2, "loss_ae": 0.0')  # A write cut short.
     with caplog.at_level(logging.WARNING):
@@ -56,7 +55,7 @@ def test_torn_last_metrics_line_is_dropped_and_a_damaged_one_named(tmp_path, lin
     assert "dropped its damaged last line (the report of kimg=2)" in caplog.text
     assert run.metrics_path in caplog.text
     model, run = new_run(tmp_path, lines32)
-    training.train(model, lines32, run, total_kimg=2, **KWARGS)  # Goes on, and repairs.
+    train_in(model, lines32, run, total_kimg=2, **KWARGS)  # Goes on, and repairs.
     lines = open(run.metrics_path).read().splitlines()
     assert [json.loads(line)["kimg"] for line in lines] == [1, 2]
 
@@ -69,18 +68,18 @@ def test_torn_last_metrics_line_is_dropped_and_a_damaged_one_named(tmp_path, lin
 @pytest.mark.slow
 def test_deleted_config_is_recovered_from_the_checkpoint(tmp_path, lines32, caplog):
     model, run = new_run(tmp_path, lines32)
-    training.train(model, lines32, run, total_kimg=1, **KWARGS)
+    train_in(model, lines32, run, total_kimg=1, **KWARGS)
     saved = open(run.config_path).read()
     os.remove(run.config_path)
     # Another configuration is still refused: the copy is what the run was started with.
     other, other_run = new_run(tmp_path, lines32, lr=1e-3)
     with caplog.at_level(logging.WARNING):
         with pytest.raises(RunError, match=r"another configuration \(lr: 0.0001 -> 0.001"):
-            training.train(other, lines32, other_run, total_kimg=2, **KWARGS)
+            train_in(other, lines32, other_run, total_kimg=2, **KWARGS)
     assert "was missing: recovered from the copy in the run's checkpoint" in caplog.text
     assert json.loads(open(run.config_path).read()) == json.loads(saved)
     model, run = new_run(tmp_path, lines32)
-    training.train(model, lines32, run, total_kimg=2, **KWARGS)
+    train_in(model, lines32, run, total_kimg=2, **KWARGS)
     assert int(model.optimizer_ae.iterations) == 2 * 1024 // 32
 
     # Checkpoints that carry no copy (older runs): refused, in one line.
@@ -97,7 +96,7 @@ def test_deleted_config_is_recovered_from_the_checkpoint(tmp_path, lines32, capl
 @pytest.mark.slow
 def test_damaged_config_is_one_line_naming_it(tmp_path, lines32):
     model, run = new_run(tmp_path, lines32)
-    training.train(model, lines32, run, total_kimg=1, **KWARGS)
+    train_in(model, lines32, run, total_kimg=1, **KWARGS)
     text = open(run.config_path).read()
     with open(run.config_path, "w") as f:
         f.write(text[:len(text) // 2])
@@ -116,7 +115,7 @@ def test_unwritable_checkpoint_folder_is_refused_at_the_start(tmp_path, lines32,
         False if path == run.checkpoint_dir else real_access(path, mode)))
     with pytest.raises(RunError, match=f"cannot write to {run.checkpoint_dir}: check its "
                        "permissions"):
-        training.train(model, lines32, run, total_kimg=1, **KWARGS)
+        train_in(model, lines32, run, total_kimg=1, **KWARGS)
     assert not os.listdir(run.checkpoint_dir)  # Nothing was trained.
 
 

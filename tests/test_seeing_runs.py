@@ -14,11 +14,11 @@ from tensorboard.plugins import projector as tb_projector
 from tensorboard.plugins.hparams import metadata as hp_metadata
 
 from acai import registry
-from acai.lib import hparams, training
+from acai.lib import hparams
 from acai.lib.evaluation import ANIMATION_COLUMNS, GRID, AutoEncoderEvaluation
 from acai.lib.run import read_metrics
 from acai.lib.summaries import animation_frames, save_gif
-from conftest import SMALL, TINY, TINY_RUN, run_module
+from conftest import SMALL, TINY, TINY_RUN, run_module, train_in
 from gan.evaluation import WALK_POINTS, WALK_STEPS, GANEvaluation, latent_walk
 from gan.models import DCGAN
 
@@ -59,12 +59,12 @@ def test_a_run_is_one_hparams_session_with_its_flags_and_final_metrics(tmp_path,
     run = registry.new_run(model, lines32, str(tmp_path), batch=32, seed=3, total_kimg=1,
                            report_kimg=1)
     kwargs = dict(batch=32, report_kimg=1, seed=3, verbose=False)
-    training.train(model, lines32, run, total_kimg=1, **kwargs)
+    train_in(model, lines32, run, total_kimg=1, **kwargs)
     # Resumed: still one session, and the metrics columns follow the last report.
     resumed = registry.build("baseline", lines32, config)
     run = registry.new_run(resumed, lines32, str(tmp_path), batch=32, seed=3, total_kimg=2,
                            report_kimg=1)
-    training.train(resumed, lines32, run, total_kimg=2, **kwargs)
+    train_in(resumed, lines32, run, total_kimg=2, **kwargs)
 
     sessions = sessions_in(run.summary_dir)
     assert len(sessions) == 1

@@ -11,12 +11,12 @@ import pytest
 import tensorflow as tf
 
 from acai import registry
-from acai.lib import training
+from acai.lib import device, training
 from acai.lib.autoencoder import AutoEncoder
 from acai.lib.evaluation import AutoEncoderEvaluation
 from acai.lib.run import Run, RunError, dataset_dirname, read_metrics
 from acai.models import ACAI, Baseline
-from conftest import SMALL, run_module, start_module, train_steps
+from conftest import SMALL, run_module, start_module, train_steps, train_in
 
 
 def make_run(tmp_path, model, config=None):
@@ -41,7 +41,7 @@ def test_train_reports_checkpoints_and_resumes(tmp_path, lines32):
     model = ACAI((32, 32, 1), 10, lr=1e-3, **SMALL)
     run = make_run(tmp_path, model)
     kwargs = dict(batch=32, report_kimg=1, seed=0, verbose=False)
-    scalars = training.train(model, lines32, run, total_kimg=2,
+    scalars = train_in(model, lines32, run, total_kimg=2,
                              evaluate=AutoEncoderEvaluation(model, lines32), **kwargs)
     for name in ("loss_ae", "loss_disc", "latent_accuracy", "mean_distance",
                  "mean_smoothness", "img_per_sec"):
@@ -65,11 +65,11 @@ def test_train_reports_checkpoints_and_resumes(tmp_path, lines32):
         np.testing.assert_array_equal(saved, restored.numpy())
     assert int(resumed.optimizer_ae.iterations) == steps_done
     fresh = ACAI((32, 32, 1), 10, lr=1e-3, **SMALL)
-    training.train(fresh, lines32, run, total_kimg=3, **kwargs)
+    train_in(fresh, lines32, run, total_kimg=3, **kwargs)
     assert int(fresh.optimizer_ae.iterations) == 3 * 1024 // 32
     assert set(scalars_in(run.summary_dir)["loss_ae"]) == {1, 2, 3}
     # At total_kimg it stops at once.
-    assert training.train(fresh, lines32, run, total_kimg=3, **kwargs) == {}
+    assert train_in(fresh, lines32, run, total_kimg=3, **kwargs) == {}
     assert int(fresh.optimizer_ae.iterations) == 3 * 1024 // 32
 
 
@@ -86,7 +86,7 @@ def test_non_finite_loss_stops_with_a_clear_message(tmp_path, lines32):
     model = Baseline((32, 32, 1), 10, lr=1e6, **SMALL)  # Diverges at once.
     run = make_run(tmp_path, model)
     with pytest.raises(RunError, match=r"loss_ae.* not finite at kimg=1"):
-        training.train(model, lines32, run, batch=32, total_kimg=2, report_kimg=1,
+        train_in(model, lines32, run, batch=32, total_kimg=2, report_kimg=1,
                        verbose=False)
     assert not glob.glob(os.path.join(run.checkpoint_dir, "ckpt-*"))
 
@@ -113,7 +113,7 @@ def test_binary_end_to_end_and_bad_flags(tmp_path):
     assert config["model"] == "baseline" and config["latent_width"] == 4
     # --precision=auto: the choice is said at the start and saved.
     assert f"Precision {config['precision']} (auto" in result.stderr
-    assert config["precision"] == training.choose_precision("auto")[0]
+    assert config["precision"] == device.choose_precision("auto")[0]
 
     for flags, expected in [(["--latent_width=3"], "latent_width=3 must divide"),
                             (["--lr=nan"], "--lr must be a finite number"),
@@ -136,12 +136,12 @@ def test_auto_precision_is_float32_on_a_cpu_and_names_native_bfloat16(tmp_path, 
         cpuinfo.write_text(f"processor\t: 0\nflags\t\t: {flags}\n\nprocessor\t: 1\n")
     if tf.config.list_physical_devices("GPU"):
         pytest.skip("auto looks at the GPU first")
-    policy, why = training.choose_precision("auto", str(cpuinfo))
+    policy, why = device.choose_precision("auto", str(cpuinfo))
     assert policy == "float32"
     assert (f"natively ({native})" in why) == (native is not None), why
-    assert training.choose_precision("float32", str(cpuinfo))[0] == "float32"
+    assert device.choose_precision("float32", str(cpuinfo))[0] == "float32"
     with pytest.raises(RunError, match="unknown precision 'float8'"):
-        training.choose_precision("float8", str(cpuinfo))
+        device.choose_precision("float8", str(cpuinfo))
 
 
 @pytest.mark.slow
@@ -231,7 +231,7 @@ def test_train_gives_user_callbacks_the_reports(tmp_path, lines32):
     the run's own, so its logs hold the kimg and the evaluations."""
     model = Baseline((32, 32, 1), 10, lr=1e-3, **SMALL)
     recorder = Recorder()
-    training.train(model, lines32, make_run(tmp_path, model), batch=32, total_kimg=2,
+    train_in(model, lines32, make_run(tmp_path, model), batch=32, total_kimg=2,
                    report_kimg=1, seed=0, verbose=False, callbacks=[recorder],
                    evaluate=AutoEncoderEvaluation(model, lines32))
     assert [epoch for epoch, _ in recorder.epochs] == [0, 1]
@@ -252,13 +252,13 @@ def test_stopping_mid_report_writes_an_interrupted_checkpoint(tmp_path, lines32)
     model = Baseline((32, 32, 1), 10, lr=1e-3, **SMALL)
     run = make_run(tmp_path, model)
     kwargs = dict(batch=32, report_kimg=1, seed=0, verbose=False, evaluate=None)
-    training.train(model, lines32, run, total_kimg=2, callbacks=[StopAt()], **kwargs)
+    train_in(model, lines32, run, total_kimg=2, callbacks=[StopAt()], **kwargs)
     latest = tf.train.latest_checkpoint(run.checkpoint_dir)
     assert latest.endswith("interrupted-320")  # 10 steps of 32 images.
     assert read_metrics(run.path) == []
     fresh = Baseline((32, 32, 1), 10, lr=1e-3, **SMALL)
     recorder = Recorder()
-    training.train(fresh, lines32, run, total_kimg=2, callbacks=[recorder], **kwargs)
+    train_in(fresh, lines32, run, total_kimg=2, callbacks=[recorder], **kwargs)
     assert [logs["kimg"] for _, logs in recorder.epochs] == [1, 2]
     assert int(fresh.optimizer_ae.iterations) == 2 * 1024 // 32
     assert [entry["kimg"] for entry in read_metrics(run.path)] == [1, 2]

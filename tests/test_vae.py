@@ -6,11 +6,10 @@ import sys
 import numpy as np
 import pytest
 
-from acai.lib import training
 from acai.lib.evaluation import AutoEncoderEvaluation
 from acai.lib.run import Run
 from acai.registry import build, load_run
-from conftest import REPO, SMALL, mean_of, train_steps
+from conftest import REPO, SMALL, mean_of, train_steps, train_in
 from vae.model import VAE
 
 
@@ -50,7 +49,7 @@ def test_sample_draws_a_finished_run_and_fails_cleanly(tmp_path, lines32):
                   latent_width=4, depth=8, seed=0, latent_dim=2, beta=None)
     model = build("vae", lines32, config)
     run = Run(str(tmp_path), "lines32", model.experiment_name(), config)
-    training.train(model, lines32, run, batch=32, total_kimg=1, report_kimg=1,
+    train_in(model, lines32, run, batch=32, total_kimg=1, report_kimg=1,
                    evaluate=AutoEncoderEvaluation(model, lines32), seed=0, verbose=False)
     restored, _, _ = load_run(run.path)
     np.testing.assert_allclose(restored.q_mean.kernel.numpy(), model.q_mean.kernel.numpy())

@@ -56,9 +56,11 @@ class VAE(AutoEncoder):
     LOSSES = ("loss_kl", "loss_ll", "elbo")
     PARAMS = (
         Param("beta", 1.0, "Weight of the KL term (the VQ-VAE's --beta is the weight of "
-              "its commitment loss).", lower_bound=0.0),
+              "its commitment loss).", lower_bound=0.0, in_name=True),
         Param("latent_dim", 0, "Size of a flat latent given by dense layers (the keras.io "
-              "VAE); 0: the paper's convolutional latent.", lower_bound=0),
+              "VAE); 0: the paper's convolutional latent.", lower_bound=0,
+              # Only a flat latent changes the name: the paper's VAE keeps its own.
+              in_name="changed"),
     )
 
     def __init__(self, *args, **kwargs):
@@ -82,13 +84,6 @@ class VAE(AutoEncoder):
                                                name="q_log_variance")
         for head in (self.q_mean, self.q_log_variance):
             head.build((None, self.code_size))
-
-    def experiment_params(self):
-        params = dict(super().experiment_params(), beta=float(self.beta))
-        if self.latent_dim:
-            # Only a flat latent changes the experiment name: the paper's VAE keeps its own.
-            params["latent_dim"] = self.latent_dim
-        return params
 
     @property
     def ae_variables(self):

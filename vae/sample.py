@@ -11,18 +11,17 @@ total size 2):
 import math
 import os
 
-import matplotlib
 import numpy as np
-import tensorflow as tf
 from absl import flags
+from matplotlib import colormaps
+from matplotlib.figure import Figure
 
 from acai import registry
 from acai.lib import cli
+from acai.lib.evaluation import batched
+from acai.lib.files import save_figure
 from acai.lib.run import RunError
 from acai.lib.summaries import images_to_grid, save_png
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402  (after choosing the backend)
 
 FLAGS = flags.FLAGS
 
@@ -42,16 +41,11 @@ GRID = 16
 BATCH = 256
 
 
-def _batched(fn, array):
-    return np.concatenate([fn(tf.constant(array[i:i + BATCH])).numpy()
-                           for i in range(0, array.shape[0], BATCH)])
-
-
 def prior_samples(model, seed=0, grid=GRID):
     """(grid * H, grid * W, C) image of decodings of N(0, I) latent samples."""
     z = np.random.RandomState(seed).standard_normal(
         (grid * grid,) + tuple(model.latent_shape)).astype(np.float32)
-    images = _batched(lambda t: model.decode(t), z)
+    images = batched(lambda t: model.decode(t), z)
     return images_to_grid(images.reshape((grid, grid) + images.shape[1:]))
 
 
@@ -62,7 +56,7 @@ def latent_map(model, size=20, extent=3.0):
     z1, z0 = np.meshgrid(values[::-1], values, indexing="ij")
     z = np.stack([z0.ravel(), z1.ravel()], axis=1).reshape(
         (-1,) + tuple(model.latent_shape))
-    images = _batched(lambda t: model.decode(t), z)
+    images = batched(lambda t: model.decode(t), z)
     return images_to_grid(images.reshape((size, size) + images.shape[1:]))
 
 
@@ -74,8 +68,9 @@ def latent_scatter(model, spec, path):
         labels.append(label.numpy())
     codes, labels = np.concatenate(codes), np.concatenate(labels)
     names = list(spec.class_names)
-    fig, ax = plt.subplots(figsize=(8, 7))
-    cmap = plt.get_cmap("tab10" if len(names) <= 10 else "tab20", max(len(names), 1))
+    fig = Figure(figsize=(8, 7))
+    ax = fig.subplots()
+    cmap = colormaps["tab10" if len(names) <= 10 else "tab20"].resampled(max(len(names), 1))
     for index, name in enumerate(names):
         kept = labels == index
         if kept.any():
@@ -85,10 +80,7 @@ def latent_scatter(model, spec, path):
     ax.set_title(f"Test set latent means ({spec.name})")
     ax.legend(markerscale=3, fontsize="small", loc="best")
     fig.tight_layout()
-    tmp = path + ".tmp.png"
-    fig.savefig(tmp, dpi=100)
-    plt.close(fig)
-    os.replace(tmp, path)
+    save_figure(fig, path, dpi=100)
 
 
 def main():
@@ -111,8 +103,7 @@ def main():
 
 
 def run(prog="vae-sample"):
-    define_flags()
-    cli.run(main, prog)
+    cli.run(main, prog, define_flags)
 
 
 if __name__ == "__main__":

@@ -34,11 +34,14 @@ class AutoEncoder(Model):
     LOSSES = ("loss_ae",)
     PARAMS = (
         Param("latent", 16, "Latent space depth: the total latent size is the depth "
-              "multiplied by latent_width ** 2.", lower_bound=1),
+              "multiplied by latent_width ** 2.", lower_bound=1, in_name=True),
         Param("latent_width", 4, "Width of the latent space.", lower_bound=1),
         Param("depth", 64, "Depth of the first convolution; doubles at every scale.",
-              lower_bound=1),
+              lower_bound=1, in_name=True),
     )
+    # The reference's lines configuration (its runs/*.sh on lines32): the lines
+    # benchmark (Table 1) trains every model that declares one with it.
+    LINES = dict(depth=16, latent=16, latent_width=2)
 
     def __init__(self, image_shape, nclass=0, **kwargs):
         super().__init__(image_shape, nclass, **kwargs)
@@ -63,7 +66,7 @@ class AutoEncoder(Model):
         return self.LOSSES + (("classify_latent",) if self.nclass else ())
 
     def experiment_params(self):
-        return dict(latent=self.latent, depth=self.depth, scales=self.scales)
+        return dict(super().experiment_params(), scales=self.scales)
 
     def optimizer_variables(self):
         optimizers = {"optimizer_ae": self.ae_variables}

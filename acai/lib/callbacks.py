@@ -27,10 +27,10 @@ import threading
 import time
 
 import keras
-import tensorflow as tf
 from absl import logging
 
-from acai.lib.run import RunError, append_metrics
+from acai.lib.errors import RunError
+from acai.lib.run import append_metrics
 from acai.lib.summaries import Summaries as SummaryWriter
 
 
@@ -163,24 +163,23 @@ class Summaries(keras.callbacks.Callback):
 
 
 class Checkpoints(keras.callbacks.Callback):
-    """Saves `checkpoint` (the model, its optimisers and the images seen) at every report
-    as ckpt-<kimg>, keeping the last `max_to_keep`; an epoch cut short is saved as
-    interrupted-<images seen>. `last` is the path of the latest save."""
+    """Saves the run's checkpoint (acai.lib.checkpoint: the model, its optimisers and the
+    images seen) with `writer` (a checkpoint.Writer) at every report as ckpt-<kimg>; an
+    epoch cut short as interrupted-<images seen>. `last` is the path of the latest save."""
 
-    def __init__(self, checkpoint, directory, counter, max_to_keep=3):
+    def __init__(self, writer, counter):
         super().__init__()
-        self.counter = counter
-        self.manager = tf.train.CheckpointManager(checkpoint, directory,
-                                                  max_to_keep=max_to_keep)
-        self.interrupted = tf.train.CheckpointManager(
-            checkpoint, directory, max_to_keep=max_to_keep, checkpoint_name="interrupted")
-        self.last = None
+        self.writer, self.counter = writer, counter
+
+    @property
+    def last(self):
+        return self.writer.last
 
     def on_epoch_end(self, epoch, logs=None):
         if self.counter.complete:
-            self.last = self.manager.save(checkpoint_number=self.counter.kimg)
+            self.writer.save_report(self.counter.kimg)
         else:
-            self.last = self.interrupted.save(checkpoint_number=int(self.counter.nimg))
+            self.writer.save_interrupted(int(self.counter.nimg))
 
 
 class MetricsFile(keras.callbacks.Callback):

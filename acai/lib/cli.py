@@ -3,7 +3,7 @@
     def main():                 # reads absl's FLAGS
         ...
     def run():                  # the console script (setup.py) and `python -m`
-        cli.run(main, "acai.cluster")
+        cli.run(main, "acai.cluster", define_flags)
 
 `run` lists the toolkit's flags under `--help` (absl shows only the main module's,
 which for a console script is its wrapper), refuses stray arguments, and turns the
@@ -18,21 +18,21 @@ import keras
 from absl import app, flags
 
 from acai.lib.data import DatasetUnavailable
-from acai.lib.run import Interrupted, RunError
+from acai.lib.errors import Interrupted, RunError
 
 FLAGS = flags.FLAGS
 # The errors whose message is the one line a user needs.
 ERRORS = (ValueError, OSError, DatasetUnavailable, RunError)
-PACKAGES = ("acai.", "gan.", "vae.", "flags.")
 
 
-def adopt_flags():
-    """Makes every flag the toolkit defined a key flag of the main module, so that
-    `--help` lists them (and `--helpfull` is only needed for TensorFlow's own)."""
+def adopt_flags(names):
+    """Makes the flags `names` (those the binary defined) and the main module's own key
+    flags of the main module, so that `--help` lists them (and `--helpfull` is only
+    needed for TensorFlow's own)."""
     main = sys.argv[0]
     for module, module_flags in FLAGS.flags_by_module_dict().items():
-        if module == main or module.startswith(PACKAGES):
-            for flag in module_flags:
+        for flag in module_flags:
+            if module == main or flag.name in names:
                 FLAGS.register_key_flag_for_module(main, flag)
 
 
@@ -58,10 +58,14 @@ def guarded(main, prog):
         sys.exit(f"{prog}: error: {e}")
 
 
-def run(main, prog):
-    """Parses the flags and runs main() as the binary `prog`; --help starts with the
-    docstring of main's module (also for a console script)."""
-    adopt_flags()
+def run(main, prog, define=None):
+    """Defines the binary's flags (`define()`), parses them and runs main() as the binary
+    `prog`; --help lists the flags `define` made and starts with the docstring of main's
+    module (also for a console script)."""
+    before = set(FLAGS)
+    if define is not None:
+        define()
+    adopt_flags(set(FLAGS) - before)
     entry = sys.modules.get("__main__")
     if entry is not None and not entry.__doc__:
         entry.__doc__ = sys.modules[main.__module__].__doc__

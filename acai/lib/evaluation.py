@@ -32,6 +32,12 @@ def test_images(spec, count):
     return images[:count]
 
 
+def batched(fn, array):
+    """fn over `array` in batches of BATCH -> the results concatenated (numpy)."""
+    return np.concatenate([np.asarray(fn(tf.constant(array[i:i + BATCH])))
+                           for i in range(0, array.shape[0], BATCH)])
+
+
 class AutoEncoderEvaluation:
     """Computes a report's scalars and grids for an AutoEncoder on its dataset."""
 
@@ -45,18 +51,23 @@ class AutoEncoderEvaluation:
             (GRID * GRID,) + model.latent_shape).astype(np.float32)
         if self.is_lines:
             self.lines_pool = test_images(spec, 2 * LINES_INTERPOLATIONS)
-        self._encode = tf.function(lambda x: model.encode(x), reduce_retracing=True)
-        self._decode = tf.function(lambda z: model.decode(z), reduce_retracing=True)
-        self._classify = tf.function(model.classify_latent, reduce_retracing=True)
+        self.encode_fn = tf.function(lambda x: model.encode(x), reduce_retracing=True)
+        self.decode_fn = tf.function(lambda z: model.decode(z), reduce_retracing=True)
+        self.classify_fn = tf.function(model.classify_latent, reduce_retracing=True)
 
-    def _batched(self, fn, array):
-        return np.concatenate([fn(tf.constant(array[i:i + BATCH])).numpy()
-                               for i in range(0, array.shape[0], BATCH)])
+    def encode(self, images):
+        """Images [N, H, W, C] -> latent codes [N, ...] (numpy), in batches."""
+        return batched(self.encode_fn, images)
 
     def decode_paths(self, paths):
         """(N, steps, *latent) -> (N, steps, H, W, C) decoded images."""
         flat = paths.reshape((-1,) + paths.shape[2:])
-        return self._batched(self._decode, flat).reshape(paths.shape[:2] + self.spec_shape)
+        return batched(self.decode_fn, flat).reshape(paths.shape[:2] + self.spec_shape)
+
+    def interpolations(self, images_a, images_b, steps=GRID):
+        """(N, steps, H, W, C): the decodings of the linear paths between the codes of
+        images_a and images_b [N, H, W, C], `steps` points each, ends included."""
+        return self.decode_paths(lerp(self.encode(images_a), self.encode(images_b), steps))
 
     @property
     def spec_shape(self):
@@ -65,22 +76,23 @@ class AutoEncoderEvaluation:
     def latent_accuracy(self):
         correct = total = 0
         for x, label in self.spec.test(BATCH):
-            correct += int(tf.reduce_sum(tf.cast(self._classify(x) == label, tf.int32)))
+            correct += int(tf.reduce_sum(tf.cast(self.classify_fn(x) == label, tf.int32)))
             total += int(label.shape[0])
         return 100.0 * correct / total
 
     def lines_scores(self):
-        codes = self._batched(self._encode, self.lines_pool)
+        """(mean distance, mean smoothness) of LINES_INTERPOLATIONS interpolations between
+        pairs of test lines (the paper's Table 1)."""
         half = LINES_INTERPOLATIONS
-        images = self.decode_paths(lerp(codes[:half], codes[half:], GRID))
-        return lines.line_eval(images)
+        return lines.line_eval(self.interpolations(self.lines_pool[:half],
+                                                   self.lines_pool[half:]))
 
     def grids(self):
         n_rec = GRID * RECONSTRUCTION_COLUMNS
         x = self.pool[:n_rec]
-        pairs = np.concatenate([x, self._batched(lambda v: self.model.ae(v), x)], axis=2)
-        codes = self._batched(self._encode, self.pool[n_rec:])
-        samples = self._batched(self._decode, self.sample_codes)
+        pairs = np.concatenate([x, batched(lambda v: self.model.ae(v), x)], axis=2)
+        codes = self.encode(self.pool[n_rec:])
+        samples = batched(self.decode_fn, self.sample_codes)
         interpolations = self.decode_paths(lerp(codes[:GRID], codes[GRID:], GRID))
         return {
             "reconstruction": images_to_grid(

@@ -66,6 +66,16 @@ class ReplicaSeedGenerator(keras.random.SeedGenerator):
         return seed
 
 
+def all_layers(model):
+    """Every layer of a Keras model, those of its sub-models (at any depth) too."""
+    found = []
+    for layer in model.layers:
+        found.append(layer)
+        if isinstance(layer, keras.Model) or hasattr(layer, "layers"):
+            found.extend(all_layers(layer))
+    return found
+
+
 def mean_squared_error(x, y):
     return tf.reduce_mean(tf.square(tf.cast(x, tf.float32) - tf.cast(y, tf.float32)))
 
@@ -151,8 +161,11 @@ class Model(keras.Model):
         return keras.optimizers.Adam(self.lr)
 
     def experiment_params(self):
-        """{name: value} of the parameters that name the run's folder."""
-        return {}
+        """{name: value} of the parameters that name the run's folder: those declared
+        with `in_name` (acai.lib.params.Param); a subclass adds what it derives."""
+        return {name: param.name_value(getattr(self, name))
+                for name, param in declared(type(self)).items()
+                if param.named(getattr(self, name))}
 
     def evaluation(self, spec, run):
         """A callable giving a report's (scalars, images), or None."""
@@ -189,7 +202,7 @@ class Model(keras.Model):
         # `compile` has built everything. Keras (3.15) would first average a distributed
         # (x, label) batch with strategy.reduce, which MultiWorkerMirroredStrategy cannot
         # do for a tuple ("Attempt to convert a value (PerReplica...)").
-        if all(layer.built for layer in self._flatten_layers()):
+        if all(layer.built for layer in all_layers(self)):
             return
         super()._maybe_symbolic_build(iterator=iterator, data_batch=data_batch)
 

@@ -22,6 +22,9 @@ class Param:
     kind: 'integer', 'float', 'bool', 'string' or 'enum'; by default that of `default`.
     restartable: whether a run may be restarted with another value (e.g. what is only
       measured, not what is trained).
+    in_name: whether the run's folder name (Model.experiment_name) shows it: True
+      always, "changed" only when it is not the default (so that runs of older code,
+      before the parameter existed, keep their names), False never.
     """
     name: str
     default: Any
@@ -31,6 +34,7 @@ class Param:
     kind: Optional[str] = None
     enum_values: tuple = ()
     restartable: bool = False
+    in_name: Any = False
 
     def __post_init__(self):
         if self.kind is None:
@@ -40,6 +44,19 @@ class Param:
                 raise TypeError(f"Param {self.name!r}: give kind= for a default of "
                                 f"{self.default!r}")
             object.__setattr__(self, "kind", kind)
+
+    def named(self, value):
+        """Whether a run's name shows `value` of this parameter (see in_name)."""
+        return self.in_name is True or (self.in_name == "changed" and value != self.default)
+
+    def name_value(self, value):
+        """`value` as a run's name shows it: floats as floats (1.0), integers and
+        booleans as integers (1), strings as they are."""
+        if self.kind == "float":
+            return float(value)
+        if self.kind in ("integer", "bool"):
+            return int(value)
+        return value
 
     def check(self, value):
         """Raises ValueError (one line) if `value` is out of bounds or not finite."""

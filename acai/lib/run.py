@@ -15,14 +15,12 @@ checkpoint, so evaluation and export need no repeated flags.
 """
 
 import datetime
-import glob
 import json
 import os
 import re
 import socket
 
 import keras
-import tensorflow as tf
 from absl import logging
 
 try:
@@ -30,31 +28,19 @@ try:
 except ImportError:  # Windows: runs are not locked.
     fcntl = None
 
-from acai.lib import data
+from acai.lib import checkpoint, data
+from acai.lib.errors import Interrupted, RunError
+from acai.lib.files import atomic_write, write_json
 from acai.lib.summaries import plot_curves
 
 # Configuration entries that may change between restarts of the same run (beside the
 # model parameters declared restartable).
 RESTARTABLE = ("total_kimg", "report_kimg", "train_dir", "data_dir", "verbose",
                "skip_bad_images")
-# What a checkpoint holds beside the model: the images seen and a copy of config.json.
-NIMG_KEY = "nimg/.ATTRIBUTES/VARIABLE_VALUE"
-CONFIG_KEY = "config/.ATTRIBUTES/VARIABLE_VALUE"
-
-
-class RunError(Exception):
-    """A run cannot start or go on; the message is one line saying why."""
-
-
-class Interrupted(RunError):
-    """Training stopped on a signal after writing a checkpoint; the same command resumes.
-
-    `signum` is the signal; the training binaries exit with status 128 + signum.
-    """
-
-    def __init__(self, message, signum):
-        super().__init__(message)
-        self.signum = signum
+# The training settings of a run's config.json that have a default (total_kimg has none).
+SETTINGS = dict(batch=64, seed=None, report_kimg=64)
+__all__ = ["Interrupted", "RunError", "Run", "dataset_dirname", "append_metrics",
+           "read_metrics", "load_config", "save_config", "recover_config", "load_run"]
 
 
 def dataset_dirname(name, classes=None):
@@ -70,6 +56,10 @@ def dataset_dirname(name, classes=None):
 
 class Run:
     """A run directory and its saved configuration.
+
+    config: the flat configuration of config.json: the model's name and parameters, the
+    dataset, and the training settings `train` takes from the run (`batch`, `seed`,
+    `total_kimg`, `report_kimg`, also attributes of the run).
 
     restartable: configuration entries (beyond RESTARTABLE) a restart may change.
     defaults: what a saved configuration that lacks an entry had for it: a parameter
@@ -88,6 +78,32 @@ class Run:
         self.curves_path = os.path.join(self.path, "curves.png")
 
         self.lock_file = None
+
+    def setting(self, name):
+        if name in self.config:
+            return self.config[name]
+        if name in SETTINGS:
+            return SETTINGS[name]
+        raise RunError(f"the run at {self.path} has no {name} in its configuration")
+
+    @property
+    def batch(self):
+        """The global batch (split between the replicas of a tf.distribute strategy)."""
+        return int(self.setting("batch"))
+
+    @property
+    def seed(self):
+        """The seed of the run's data order and noise; None: a random run."""
+        seed = self.setting("seed")
+        return None if seed is None else int(seed)
+
+    @property
+    def total_kimg(self):
+        return int(self.setting("total_kimg"))
+
+    @property
+    def report_kimg(self):
+        return int(self.setting("report_kimg"))
 
     @property
     def config_path(self):
@@ -142,7 +158,7 @@ class Run:
         self.lock()
         try:
             lost = not os.path.exists(self.config_path)
-            if lost and find_checkpoints(self.checkpoint_dir)[0]:
+            if lost and checkpoint.latest(self.checkpoint_dir):
                 recover_config(self.path)
             if os.path.exists(self.config_path):
                 saved = dict(self.defaults, **load_config(self.path))
@@ -165,10 +181,8 @@ def append_metrics(run, kimg, scalars):
     redraws curves.png."""
     history = [entry for entry in read_metrics(run.path) if entry["kimg"] < kimg]
     history.append({"kimg": kimg, **{k: float(v) for k, v in scalars.items()}})
-    tmp = run.metrics_path + ".tmp"
-    with open(tmp, "w") as f:
+    with atomic_write(run.metrics_path) as f:
         f.writelines(json.dumps(entry) + "\n" for entry in history)
-    os.replace(tmp, run.metrics_path)
     plot_curves(history, run.curves_path)
 
 
@@ -211,72 +225,21 @@ def load_config(run_dir):
             return json.load(f)
     except ValueError as e:
         remedy = ("delete it, and the next start of the run recovers it from the copy its "
-                  "checkpoints carry" if saved_config(os.path.join(run_dir, "ckpt"))
+                  "checkpoints carry" if checkpoint.saved_config(os.path.join(run_dir, "ckpt"))
                   else "restore it from a copy, or start the run again in another "
                   "--train_dir")
         raise RunError(f"{path} is damaged ({e}): {remedy}")
 
 
-def find_checkpoints(directory):
-    """-> ([checkpoint path prefixes, oldest first], recovered) of a run's ckpt/ folder.
-
-    Normally those that the `checkpoint` state file lists and whose files are there. When
-    the state file is lost (or lists none of them), every complete checkpoint among the files (ckpt-* and
-    interrupted-*, ordered by the images each has seen), and recovered is True.
-    """
-    try:
-        state = tf.train.get_checkpoint_state(directory) if os.path.isdir(directory) else None
-    except Exception:  # A damaged state file: as if it were lost.
-        state = None
-    if state is not None:
-        paths = list(state.all_model_checkpoint_paths)
-        if state.model_checkpoint_path not in paths:
-            paths.append(state.model_checkpoint_path)
-        paths = [p if os.path.isabs(p) else os.path.join(directory, p) for p in paths]
-        present = [p for p in paths if tf.io.gfile.exists(p + ".index")]
-        if present:
-            return present, False
-    found = []
-    for index in glob.glob(os.path.join(directory, "*.index")):
-        prefix = index[:-len(".index")]
-        try:
-            found.append((int(tf.train.load_variable(prefix, NIMG_KEY)), prefix))
-        except (tf.errors.OpError, ValueError):
-            continue  # Unreadable: not a checkpoint to resume from.
-    return [prefix for _, prefix in sorted(found)], bool(found)
-
-
-def images_seen(prefix):
-    """The images a checkpoint had seen (0 if it does not say)."""
-    try:
-        return int(tf.train.load_variable(prefix, NIMG_KEY))
-    except (tf.errors.OpError, ValueError):
-        return 0
-
-
-def saved_config(checkpoint_dir):
-    """The copy of config.json the newest checkpoint of a ckpt/ folder carries, or None."""
-    paths, _ = find_checkpoints(checkpoint_dir)
-    for prefix in reversed(paths):
-        try:
-            return json.loads(tf.train.load_variable(prefix, CONFIG_KEY))
-        except (tf.errors.OpError, ValueError):
-            continue
-    return None
-
-
 def save_config(config, path):
-    tmp = path + ".tmp"
-    with open(tmp, "w") as f:
-        json.dump(config, f, indent=2, sort_keys=True)
-    os.replace(tmp, path)
+    write_json(config, path, sort_keys=True)
 
 
 def recover_config(run_dir):
     """Rewrites a deleted config.json from the copy the run's checkpoints carry; a run
     whose checkpoints carry none is a RunError."""
     path = os.path.join(run_dir, "config.json")
-    config = saved_config(os.path.join(run_dir, "ckpt"))
+    config = checkpoint.saved_config(os.path.join(run_dir, "ckpt"))
     if config is None:
         raise RunError(f"{path} is missing but {run_dir}/ckpt holds checkpoints without a "
                        "copy of it: restore config.json, or use another --train_dir")
@@ -284,15 +247,16 @@ def recover_config(run_dir):
     logging.warning("%s was missing: recovered from the copy in the run's checkpoint", path)
 
 
-def load_run(run_dir, model_class, data_dir=None, policy="float32"):
+def load_run(run_dir, model_class, data_dir=None, policy="float32", config=None):
     """-> (model, spec, config) of the run in `run_dir`, at its latest checkpoint.
 
     model_class: name -> model class (the registry, acai.registry.model_class).
     data_dir overrides the TFDS folder the run was trained with (another machine).
     policy: the dtype policy the model computes in, whatever the run trained in (its
       variables are float32 either way); the global policy is left as it was.
+    config: the run's configuration, when the caller has read it (`load_config`).
     """
-    config = load_config(run_dir)
+    config = load_config(run_dir) if config is None else config
     spec = data.get_dataset(config["dataset"], data_dir or config.get("data_dir"),
                             config.get("classes") or None,
                             skip_unreadable=bool(config.get("skip_bad_images")))
@@ -302,12 +266,5 @@ def load_run(run_dir, model_class, data_dir=None, policy="float32"):
         model = model_class(config["model"]).create(spec, config)
     finally:
         keras.mixed_precision.set_global_policy(previous)
-    paths, _ = find_checkpoints(os.path.join(run_dir, "ckpt"))
-    if not paths:
-        raise RunError(f"the run at {run_dir} has no checkpoint yet")
-    latest = paths[-1]
-    try:
-        tf.train.Checkpoint(model=model).restore(latest).expect_partial()
-    except (tf.errors.OpError, ValueError) as e:
-        raise RunError(f"cannot restore {latest}: {str(e).splitlines()[0]}")
+    checkpoint.restore_model(model, run_dir)
     return model, spec, config

@@ -5,7 +5,10 @@ import os
 
 import numpy as np
 import tensorflow as tf
+from matplotlib.figure import Figure
 from PIL import Image
+
+from acai.lib.files import atomic_write, save_figure
 
 # Time each frame of an animation is shown.
 FRAME_MS = 100
@@ -23,10 +26,8 @@ def to_uint8(image):
 
 def save_png(image, path):
     """Writes an image in [-1, 1] of shape (H, W, C) as PNG, atomically."""
-    tmp = path + ".tmp"
-    with open(tmp, "wb") as f:
+    with atomic_write(path, "wb") as f:
         f.write(tf.io.encode_png(to_uint8(image)).numpy())
-    os.replace(tmp, path)
 
 
 def animation_frames(paths, columns, forward_and_back=True):
@@ -49,10 +50,9 @@ def save_gif(frames, path, frame_ms=FRAME_MS):
     mode = "L" if pixels.shape[-1] == 1 else "RGB"
     images = [Image.fromarray(frame[..., 0] if mode == "L" else frame, mode)
               for frame in pixels]
-    tmp = path + ".tmp"
-    images[0].save(tmp, format="GIF", save_all=True, append_images=images[1:],
-                   duration=frame_ms, loop=0)
-    os.replace(tmp, path)
+    with atomic_write(path, "wb") as f:
+        images[0].save(f, format="GIF", save_all=True, append_images=images[1:],
+                       duration=frame_ms, loop=0)
 
 
 class Summaries:
@@ -84,16 +84,12 @@ class Summaries:
 def plot_curves(history, path, columns=4):
     """Draws every scalar of a run's reports (list of dicts with 'kimg') against kimg,
     one small panel each, into a PNG at `path` (atomically)."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     names = [name for name in history[0] if name != "kimg"] if history else []
     if not names:
         return
     rows = -(-len(names) // columns)
-    fig, axes = plt.subplots(rows, min(columns, len(names)), squeeze=False,
-                             figsize=(3.2 * min(columns, len(names)), 2.4 * rows))
+    fig = Figure(figsize=(3.2 * min(columns, len(names)), 2.4 * rows))
+    axes = fig.subplots(rows, min(columns, len(names)), squeeze=False)
     kimg = [entry["kimg"] for entry in history]
     for ax, name in zip(axes.flat, names):
         ax.plot(kimg, [entry.get(name, np.nan) for entry in history], marker=".")
@@ -103,6 +99,4 @@ def plot_curves(history, path, columns=4):
     for ax in list(axes.flat)[len(names):]:
         ax.axis("off")
     fig.tight_layout()
-    fig.savefig(path + ".tmp.png", dpi=80)
-    plt.close(fig)
-    os.replace(path + ".tmp.png", path)
+    save_figure(fig, path, dpi=80)

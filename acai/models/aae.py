@@ -41,8 +41,9 @@ class AAE(AutoEncoder):
               "adversary_accuracy")
     PARAMS = (
         Param("disc_layer_sizes", "100,100", "Comma-separated sizes of the "
-              "discriminator's hidden layers."),
-        Param("adversary_lr", 1e-4, "Learning rate of the discriminator.", lower_bound=0.0),
+              "discriminator's hidden layers.", in_name=True),
+        Param("adversary_lr", 1e-4, "Learning rate of the discriminator.", lower_bound=0.0,
+              in_name=True),
     )
 
     def __init__(self, *args, **kwargs):
@@ -56,10 +57,6 @@ class AAE(AutoEncoder):
             + [keras.layers.Dense(1, dtype="float32")],
             name="discriminator")
         self.discriminator.build((None,) + self.latent_shape)
-
-    def experiment_params(self):
-        return dict(super().experiment_params(), adversary_lr=float(self.adversary_lr),
-                    disc_layer_sizes=self.disc_layer_sizes)
 
     def optimizer_variables(self):
         return dict(super().optimizer_variables(),

@@ -25,12 +25,12 @@ class ACAI(AutoEncoder):
     LOSSES = ("loss_ae", "loss_ae_disc", "loss_disc", "loss_disc_real")
     PARAMS = (
         Param("advweight", 0.5, "Weight of the adversarial term for the autoencoder "
-              "(lambda).", lower_bound=0.0),
+              "(lambda).", lower_bound=0.0, in_name=True),
         Param("advdepth", 0, "Depth of the critic (0: the autoencoder's depth).",
-              lower_bound=0),
+              lower_bound=0, in_name=True),
         Param("reg", 0.2, "Critic regularisation gamma, in [0, 1]: how far from the "
               "reconstruction towards the input the critic's 'real' examples lie.",
-              lower_bound=0.0, upper_bound=1.0),
+              lower_bound=0.0, upper_bound=1.0, in_name=True),
     )
 
     def __init__(self, *args, **kwargs):
@@ -43,8 +43,7 @@ class ACAI(AutoEncoder):
         return self.advdepth or self.depth
 
     def experiment_params(self):
-        return dict(super().experiment_params(), advweight=self.advweight,
-                    advdepth=self.critic_depth, reg=self.reg)
+        return dict(super().experiment_params(), advdepth=self.critic_depth)
 
     def optimizer_variables(self):
         return dict(super().optimizer_variables(),

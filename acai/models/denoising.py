@@ -19,10 +19,8 @@ class Denoising(AutoEncoder):
     NAME = "AEDenoising"
     LOSSES = ("loss_ae",)
     PARAMS = (Param("noise", 1.0, "Standard deviation of the Gaussian noise added to the "
-                    "encoder's input in training ([-1, 1] pixel units).", lower_bound=0.0),)
-
-    def experiment_params(self):
-        return dict(super().experiment_params(), noise=float(self.noise))
+                    "encoder's input in training ([-1, 1] pixel units).", lower_bound=0.0,
+                    in_name=True),)
 
     def train_step(self, data):
         x, label = unpack(data)

@@ -22,16 +22,13 @@ class Dropout(AutoEncoder):
     LOSSES = ("loss_ae",)
     PARAMS = (Param("dropout", 0.5, "Probability to KEEP each latent value in training "
                     "(kept values are scaled by 1 / dropout), in (0, 1].",
-                    lower_bound=0.0, upper_bound=1.0),)
+                    lower_bound=0.0, upper_bound=1.0, in_name=True),)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         if not 0 < self.dropout <= 1:
             raise ValueError(f"dropout={self.dropout} is the probability to keep a latent "
                              "value: it must be in (0, 1]")
-
-    def experiment_params(self):
-        return dict(super().experiment_params(), dropout=float(self.dropout))
 
     def drop(self, encode):
         """Inverted dropout of the latent code: kept values are scaled by 1 / keep."""

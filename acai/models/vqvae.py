@@ -116,12 +116,15 @@ class VQVAE(AutoEncoder):
     NAME = "AEVQVAE"
     LOSSES = ("loss_ae", "vqvae_loss")
     PARAMS = (
-        Param("z_log_size", 14, "log2 of the number of codebook entries.", lower_bound=1),
+        Param("z_log_size", 14, "log2 of the number of codebook entries.", lower_bound=1,
+              in_name=True),
         Param("beta", 10.0, "Weight of the commitment loss (the VAE's --beta is the "
-              "weight of its KL term).", lower_bound=0.0),
+              "weight of its KL term).", lower_bound=0.0, in_name=True),
         Param("num_latents", 10, "Number of discrete latents (codebook entries) per "
-              "image.", lower_bound=1),
+              "image.", lower_bound=1, in_name=True),
     )
+    # The reference's runs/vqvae.sh trains it on the lines at latent_width 4.
+    LINES = dict(AutoEncoder.LINES, latent_width=4)
     DECAY = 0.999
     EPSILON = 1e-5
     FILTER_SIZE = 512
@@ -138,10 +141,6 @@ class VQVAE(AutoEncoder):
              keras.layers.Dense(self.FILTER_SIZE, activation="relu"),
              keras.layers.Dense(self.hidden)], name="vq_unproject")
         self.unproject.build((None, self.hidden * self.num_latents))
-
-    def experiment_params(self):
-        return dict(super().experiment_params(), z_log_size=int(self.z_log_size),
-                    beta=float(self.beta), num_latents=int(self.num_latents))
 
     @property
     def ae_variables(self):

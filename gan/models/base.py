@@ -26,12 +26,16 @@ class GAN(Model):
     LOSSES = ("loss_disc", "loss_gen", "d_real", "d_fake")
     PARAMS = (
         Param("lr", 2e-4, "Learning rate (Adam) of both networks.", lower_bound=0.0),
-        Param("z_dim", 100, "Size of the generator's N(0, I) input.", lower_bound=1),
+        Param("z_dim", 100, "Size of the generator's N(0, I) input.", lower_bound=1,
+              in_name=True),
         Param("depth", 64, "Width of the discriminator's first convolution (the "
-              "generator mirrors it).", lower_bound=1),
+              "generator mirrors it).", lower_bound=1, in_name=True),
         Param("conditional", False, "Condition both networks on the class label (an "
-              "embedding in the generator, a projection in the discriminator)."),
-        Param("n_critic", 1, "Discriminator steps per generator step.", lower_bound=1),
+              "embedding in the generator, a projection in the discriminator).",
+              in_name="changed"),
+        Param("n_critic", 1, "Discriminator steps per generator step.", lower_bound=1,
+              in_name=True),
+        # Adam's betas stay out of the experiment name (config.json has them).
         Param("adam_beta1", 0.5, "Adam's beta_1.", lower_bound=0.0, upper_bound=1.0),
         Param("adam_beta2", 0.999, "Adam's beta_2.", lower_bound=0.0, upper_bound=1.0),
         Param("eval_fd", False, "At every report, the Frechet distance between real and "
@@ -47,13 +51,6 @@ class GAN(Model):
         label_size = self.nclass if self.conditional else 0
         self.generator = self.build_generator(self.depth, label_size)
         self.discriminator = self.build_discriminator(self.depth, label_size)
-
-    def experiment_params(self):
-        # Adam's betas stay out of the experiment name (config.json has them).
-        params = dict(depth=self.depth, z_dim=self.z_dim, n_critic=self.n_critic)
-        if self.conditional:
-            params["conditional"] = 1
-        return params
 
     def optimizer_variables(self):
         return {"optimizer_gen": self.generator.trainable_variables,

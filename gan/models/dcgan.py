@@ -29,13 +29,7 @@ class DCGAN(GAN):
     NAME = "DCGAN"
     PARAMS = (Param("label_smoothing", 0.0, "One-sided label smoothing: the "
                     "discriminator's target for real images is 1 - label_smoothing.",
-                    lower_bound=0.0, upper_bound=0.5),)
-
-    def experiment_params(self):
-        params = super().experiment_params()
-        if self.label_smoothing:
-            params["label_smoothing"] = float(self.label_smoothing)
-        return params
+                    lower_bound=0.0, upper_bound=0.5, in_name="changed"),)
 
     def build_generator(self, depth, nclass):
         return layers.generator(self.z_dim, self.image_shape, 4 * depth, kernel=5,

@@ -44,18 +44,15 @@ class SNGAN(GAN):
         "C": dict(lr=2e-4, adam_beta1=0.5, adam_beta2=0.999, n_critic=1),
     }
     PRESETS = {"setting": SETTINGS}
-    PARAMS = (Param("z_dim", 128, "Size of the generator's N(0, I) input.", lower_bound=1),
+    PARAMS = (Param("z_dim", 128, "Size of the generator's N(0, I) input.", lower_bound=1,
+                    in_name=True),
               Param("setting", "C", "Optimiser setting of the SN-GAN paper's Table 1 "
                     "(A: Adam 1e-4, 0.5, 0.9, 5 D steps per G step; B: 1e-4, 0.5, 0.999, "
                     "1; C: 2e-4, 0.5, 0.999, 1); --lr, --adam_beta1, --adam_beta2, "
                     "--n_critic given explicitly override it.", kind="enum",
-                    enum_values=("A", "B", "C")))
-
-    def experiment_params(self):
-        params = super().experiment_params()
-        if self.setting != "C":  # Names of setting C runs stay those of older runs.
-            params["setting"] = self.setting
-        return params
+                    enum_values=("A", "B", "C"),
+                    # Names of setting C runs stay those of older runs.
+                    in_name="changed"))
 
     def build_generator(self, depth, nclass):
         return layers.generator(self.z_dim, self.image_shape, 8 * depth, kernel=4,

@@ -1,0 +1,159 @@
+"""`folder:PATH` datasets: image files in one sub-folder per class.
+
+PATH/{train,test}/CLASS/* keeps its two splits; PATH/CLASS/* (or PATH/train/CLASS/*
+alone) holds out every HOLDOUT_EVERY-th file of each class as the test split. Every file
+is decoded once before training: unreadable ones are named, or left out on request.
+"""
+
+import os
+
+import tensorflow as tf
+from absl import logging
+
+from acai.lib.data.pipeline import AUTOTUNE, SIZE, DatasetUnavailable, image_spec, to_float
+
+HOLDOUT_EVERY = 10  # Files 0, 10, 20, ... of each class form the test split.
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
+EXTENSIONS_TEXT = "/".join(extension[1:] for extension in IMAGE_EXTENSIONS)
+
+
+def list_images(folder):
+    """Sorted image paths under `folder` (recursively), hidden files and folders aside."""
+    paths = []
+    for root, dirs, files in os.walk(folder):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        paths.extend(os.path.join(root, f) for f in sorted(files)
+                     if not f.startswith(".") and f.lower().endswith(IMAGE_EXTENSIONS))
+    return paths
+
+
+def class_dirs(folder):
+    return sorted(d for d in os.listdir(folder)
+                  if not d.startswith(".") and os.path.isdir(os.path.join(folder, d)))
+
+
+def folder_files(folder, class_names):
+    """(paths, labels) of the images in the class sub-folders of `folder`."""
+    paths, labels = [], []
+    for label, class_name in enumerate(class_names):
+        files = list_images(os.path.join(folder, class_name))
+        paths.extend(files)
+        labels.extend([label] * len(files))
+    return paths, labels
+
+
+def decode_fn(colors):
+    """path -> uint8 [SIZE, SIZE, colors]: colours converted, resized if needed."""
+    def decode(path):
+        image = tf.io.decode_image(tf.io.read_file(path), expand_animations=False)
+        channels = tf.shape(image)[2]
+        first = image[:, :, :1]
+        if colors == 1:
+            image = tf.cond(channels >= 3,
+                            lambda: tf.image.rgb_to_grayscale(image[:, :, :3]),
+                            lambda: first)
+        else:
+            image = tf.cond(channels >= 3,
+                            lambda: image[:, :, :3],
+                            lambda: tf.tile(first, [1, 1, 3]))
+        shape = tf.shape(image)
+
+        def resized():
+            x = tf.image.resize(image, [SIZE, SIZE], method="bicubic", antialias=True)
+            return tf.cast(tf.clip_by_value(tf.round(x), 0, 255), tf.uint8)
+
+        same = tf.logical_and(tf.equal(shape[0], SIZE), tf.equal(shape[1], SIZE))
+        image = tf.cond(same, lambda: image, resized)
+        return tf.ensure_shape(image, [SIZE, SIZE, colors])
+    return decode
+
+
+def unreadable_images(paths):
+    """The files among `paths` that do not decode as an image (damaged, empty, not an
+    image), in order; every file is decoded once, in parallel."""
+    ds = tf.data.Dataset.from_tensor_slices(tf.constant(paths, tf.string)).enumerate()
+    ds = ds.map(lambda i, path: (i, tf.shape(tf.io.decode_image(
+        tf.io.read_file(path), expand_animations=False))), num_parallel_calls=AUTOTUNE)
+    read = set()
+    for indices, _ in ds.ignore_errors().batch(4096).as_numpy_iterator():
+        read.update(indices.tolist())
+    return [path for i, path in enumerate(paths) if i not in read]
+
+
+def without(files, bad):
+    kept = [(p, y) for p, y in zip(*files) if p not in bad]
+    return [p for p, _ in kept], [y for _, y in kept]
+
+
+def splits(name, folder):
+    """-> (class names, (train paths, labels), (test paths, labels)) of a folder."""
+    subdirs = class_dirs(folder)
+    if subdirs == ["train"]:  # PATH/train/CLASS/* without a test folder.
+        folder = os.path.join(folder, "train")
+        subdirs = class_dirs(folder)
+    if "train" in subdirs and "test" in subdirs:
+        class_names = tuple(class_dirs(os.path.join(folder, "train")))
+        train = folder_files(os.path.join(folder, "train"), class_names)
+        extra = sorted(set(class_dirs(os.path.join(folder, "test"))) - set(class_names))
+        if extra:
+            raise ValueError(f"dataset {name!r}: test classes {', '.join(extra)} have no "
+                             f"train folder (train classes: {', '.join(class_names)})")
+        return class_names, train, folder_files(os.path.join(folder, "test"), class_names)
+    class_names = tuple(subdirs)
+    train, test, index = ([], []), ([], []), {}
+    for path, label in zip(*folder_files(folder, class_names)):
+        i = index[label] = index.get(label, -1) + 1
+        part = test if i % HOLDOUT_EVERY == 0 else train
+        part[0].append(path)
+        part[1].append(label)
+    if not class_names or not train[0]:
+        raise DatasetUnavailable(f"dataset {name!r}: no training images ({EXTENSIONS_TEXT}) "
+                                 f"in class sub-folders of {folder!r}")
+    return class_names, train, test
+
+
+def spec(name, classes, skip_unreadable=False):
+    """The DataSpec of `folder:PATH`.
+
+    Unreadable files are a DatasetUnavailable naming them all, or, with
+    skip_unreadable, left out with a warning that counts them.
+    """
+    folder = os.path.expanduser(name[len("folder:"):])
+    if os.path.isfile(folder):
+        raise DatasetUnavailable(f"dataset {name!r}: {folder!r} is a file; give a folder "
+                                 "with one sub-folder of images per class")
+    if not os.path.isdir(folder):
+        raise DatasetUnavailable(f"dataset {name!r}: folder {folder!r} does not exist; give "
+                                 "a folder with one sub-folder of images per class")
+    class_names, train, test = splits(name, folder)
+    if not class_names or not train[0]:
+        raise DatasetUnavailable(f"dataset {name!r}: no training images ({EXTENSIONS_TEXT}) "
+                                 f"in class sub-folders of {folder!r}")
+    empty = [c for label, c in enumerate(class_names) if label not in set(train[1])]
+    if empty:
+        raise DatasetUnavailable(f"dataset {name!r}: class folder(s) {', '.join(empty)} hold "
+                                 f"no training images ({EXTENSIONS_TEXT}); remove them or "
+                                 "add images")
+    bad = unreadable_images(train[0] + test[0])
+    if bad and not skip_unreadable:
+        raise DatasetUnavailable(f"dataset {name!r}: {len(bad)} unreadable image file(s): "
+                                 f"{', '.join(bad)}; remove or replace them, or skip them "
+                                 "with --skip_bad_images")
+    if bad:
+        logging.warning("dataset %r: skipping %d unreadable image file(s): %s", name,
+                        len(bad), ", ".join(bad))
+        train, test = without(train, set(bad)), without(test, set(bad))
+
+    first = tf.io.decode_image(tf.io.read_file(train[0][0]), expand_animations=False)
+    colors = 1 if first.shape[-1] in (1, 2) else 3
+    decode = decode_fn(colors)
+
+    def load(split, shuffle, seed):
+        del shuffle, seed  # The shared pipeline shuffles the decoded images.
+        paths, labels = train if split == "train" else test
+        ds = tf.data.Dataset.from_tensor_slices(
+            (tf.constant(paths, tf.string), tf.constant(labels, tf.int64)))
+        return ds.map(lambda p, y: (decode(p), y), num_parallel_calls=AUTOTUNE)
+
+    return image_spec(name, colors, class_names, classes, load, to_float, True,
+                      len(train[0]))

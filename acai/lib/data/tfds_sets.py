@@ -1,0 +1,148 @@
+"""Datasets of TensorFlow Datasets: the paper's (mnist32, svhn32, cifar10, celeba32) and
+any other image dataset as `tfds:NAME`. Prepared data only: one that is not prepared is
+a DatasetUnavailable saying how to prepare it."""
+
+import dataclasses
+from typing import Callable, Optional
+
+import tensorflow as tf
+import tensorflow_datasets as tfds
+
+from acai.lib.data.pipeline import (AUTOTUNE, DatasetUnavailable, fit, image_spec, resize,
+                                    to_float)
+
+
+def celeba(image):
+    """CelebA 218x178: crop 36 rows top/bottom and 16 columns each side, resize to 32."""
+    return resize(to_float(image[36:-36, 16:-16]))
+
+
+@dataclasses.dataclass(frozen=True)
+class TfdsSet:
+    """How the toolkit reads one TFDS dataset."""
+    tfds_name: str
+    train_split: str
+    test_split: str
+    preprocess: Callable
+    cache: bool = False  # Cache the decoded uint8 images (small datasets only).
+    # Overrides the names of the ClassLabel feature (or of the single class when there is
+    # none). TFDS only knows CIFAR-10's names once the dataset is prepared.
+    class_names: Optional[tuple] = None
+
+
+BUILTIN = {
+    "mnist32": TfdsSet("mnist", "train", "test", fit, cache=True),
+    "svhn32": TfdsSet("svhn_cropped", "train+extra", "test", fit),
+    "cifar10": TfdsSet("cifar10", "train", "test", fit, class_names=(
+        "airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship",
+        "truck")),
+    "celeba32": TfdsSet("celeb_a", "train", "test", celeba, class_names=("face",)),
+}
+
+
+def builder_of(name, tfds_name, data_dir):
+    try:
+        return tfds.builder(tfds_name, data_dir=data_dir)
+    except tfds.core.registered.DatasetNotFoundError:
+        raise ValueError(f"unknown TFDS dataset {tfds_name!r} in {name!r} "
+                         "(tfds.list_builders() lists the valid names)") from None
+
+
+def check_prepared(name, builder, split):
+    """Raises DatasetUnavailable unless `builder` has data on disk.
+
+    Goes through `builder.as_dataset` (lazy, reads no records), which
+    `tfds.testing.mock_data` replaces, so mocked datasets pass.
+    """
+    try:
+        builder.as_dataset(split=split)
+    except AssertionError:
+        where = str(builder.data_dir_root)
+        raise DatasetUnavailable(
+            f"dataset {name!r} (TFDS {builder.name!r}) is not prepared in {where}: on a "
+            "machine with internet run  python -c \"import tensorflow_datasets as tfds; "
+            f"tfds.builder({builder.name!r}, data_dir={where!r}).download_and_prepare()\"  "
+            f"and pass --data_dir={where}") from None
+
+
+def find_features(name, features):
+    """(image key, label key or None) of a TFDS FeaturesDict."""
+    def keys_of(kind):
+        keys = [k for k, f in features.items() if isinstance(f, kind)]
+        preferred = [k for k in keys if k in ("image", "label")]
+        return preferred + [k for k in keys if k not in preferred]
+
+    images = keys_of(tfds.features.Image)
+    if not images:
+        raise ValueError(f"TFDS dataset {name!r} has no top-level image feature "
+                         f"(features: {', '.join(features.keys())})")
+    labels = keys_of(tfds.features.ClassLabel)
+    return images[0], (labels[0] if labels else None)
+
+
+def tfds_spec(name, entry, data_dir, classes):
+    """The DataSpec of the TFDS dataset `entry` (a TfdsSet) under the toolkit's `name`."""
+    builder = builder_of(name, entry.tfds_name, data_dir)
+    check_prepared(name, builder, entry.test_split)
+    image_key, label_key = find_features(name, builder.info.features)
+    image_feature = builder.info.features[image_key]
+    if image_feature.dtype != tf.uint8:
+        raise ValueError(f"dataset {name!r}: image feature {image_key!r} is "
+                         f"{image_feature.dtype.name}, only uint8 is supported")
+    channels = image_feature.shape[-1]
+    if channels not in (1, 3, 4):
+        raise ValueError(f"dataset {name!r}: images with {channels} channels are not "
+                         "supported")
+    colors = 1 if channels == 1 else 3
+    if label_key is not None:
+        class_names = tuple(builder.info.features[label_key].names)
+    else:
+        class_names = (entry.tfds_name,)
+    if entry.class_names is not None:
+        if len(entry.class_names) != len(class_names):
+            raise ValueError(f"dataset {name!r}: TFDS names {len(class_names)} classes, "
+                             f"the toolkit {len(entry.class_names)}")
+        class_names = entry.class_names
+    wanted = {image_key: True}
+    if label_key is not None:
+        wanted[label_key] = True
+    decoders = tfds.decode.PartialDecoding(wanted)
+
+    def select(example):
+        image = example[image_key][:, :, :colors]
+        label = (tf.cast(example[label_key], tf.int64) if label_key is not None
+                 else tf.constant(0, tf.int64))
+        return image, label
+
+    def load(split, shuffle, seed):
+        config = tfds.ReadConfig(shuffle_seed=seed, try_autocache=False)
+        ds = builder.as_dataset(
+            split=entry.train_split if split == "train" else entry.test_split,
+            shuffle_files=shuffle, decoders=decoders, read_config=config)
+        return ds.map(select, num_parallel_calls=AUTOTUNE)
+
+    splits = builder.info.splits
+    size = splits[entry.train_split].num_examples if entry.train_split in splits else None
+    return image_spec(name, colors, class_names, classes, load, entry.preprocess,
+                      entry.cache, size)
+
+
+def builtin_spec(name, data_dir, classes):
+    """One of BUILTIN, the paper's datasets."""
+    return tfds_spec(name, BUILTIN[name], data_dir, classes)
+
+
+def generic_spec(name, data_dir, classes):
+    """`tfds:NAME`: test split 'test', or the last 10% of 'train' when there is none."""
+    tfds_name = name[len("tfds:"):]
+    if not tfds_name:
+        raise ValueError(f"empty TFDS name in {name!r}; use e.g. 'tfds:fashion_mnist'")
+    builder = builder_of(name, tfds_name, data_dir)
+    check_prepared(name, builder, "train")
+    splits = builder.info.splits  # Empty when unknown (mocked data): assume train/test.
+    if not splits or "test" in splits:
+        train_split, test_split = "train", "test"
+    else:
+        train_split, test_split = "train[:90%]", "train[90%:]"
+    return tfds_spec(name, TfdsSet(tfds_name, train_split, test_split, fit), data_dir,
+                     classes)

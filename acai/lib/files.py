@@ -1,0 +1,74 @@
+"""Writing a file so that a kill never leaves it half-written: the one owner of the
+temporary-file-and-rename.
+
+    with atomic_write(path) as f:     # text; atomic_write(path, "wb") for bytes
+        f.write(...)
+    write_json(data, path)
+    save_figure(figure, path)         # a matplotlib.figure.Figure, as PNG
+
+The content goes to a temporary file beside `path` (same folder, so the rename is atomic
+on the same file system), is flushed to disk, then renamed over `path`: a reader sees the
+old file or the whole new one, never an empty or cut one. If writing fails (a full disk,
+an exception), the temporary file is removed and `path` keeps its old content.
+"""
+
+import contextlib
+import json
+import os
+import tempfile
+
+
+@contextlib.contextmanager
+def atomic_path(path, suffix=""):
+    """Yields a temporary path beside `path` to write to (a library that wants a path,
+    e.g. Keras' `save`; `suffix` keeps the extension it expects); on success it replaces
+    `path`, on failure it is removed."""
+    folder = os.path.dirname(os.path.abspath(path))
+    descriptor, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.",
+                                       suffix=".tmp" + suffix, dir=folder)
+    os.close(descriptor)
+    try:
+        yield tmp
+        if os.path.exists(path):  # Keep the file's permissions, not mkstemp's 0600.
+            os.chmod(tmp, os.stat(path).st_mode & 0o777)
+        else:
+            umask = os.umask(0o022)
+            os.umask(umask)
+            os.chmod(tmp, 0o666 & ~umask)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.remove(tmp)
+        raise
+
+
+@contextlib.contextmanager
+def atomic_write(path, mode="w"):
+    """`open(path, mode)` ("w" or "wb") whose content replaces `path` only once it is
+    all written and flushed to disk."""
+    if mode not in ("w", "wb"):
+        raise ValueError(f"atomic_write writes whole files: mode 'w' or 'wb', not {mode!r}")
+    with atomic_path(path) as tmp:
+        with open(tmp, mode) as f:
+            yield f
+            f.flush()
+            os.fsync(f.fileno())
+
+
+def write_text(text, path):
+    with atomic_write(path) as f:
+        f.write(text)
+
+
+def write_json(data, path, **kwargs):
+    """`data` as JSON (indent 2 unless said), atomically."""
+    kwargs.setdefault("indent", 2)
+    with atomic_write(path) as f:
+        json.dump(data, f, **kwargs)
+
+
+def save_figure(figure, path, **kwargs):
+    """Writes a matplotlib Figure (the object API: no pyplot, whose global backend a
+    notebook owns) as PNG, atomically; kwargs go to `savefig` (e.g. dpi)."""
+    with atomic_write(path, "wb") as f:
+        figure.savefig(f, format="png", **kwargs)
