@@ -11,7 +11,10 @@ setup(
     python_requires=">=3.10",
     install_requires=[
         "tensorflow>=2.16",
-        "keras>=3.0",
+        # Tested with Keras 3.15: acai.lib.model overrides Keras' private
+        # Model._maybe_symbolic_build and reads the strategy's _in_multi_worker_mode, as
+        # Keras 3.15 defines them (multi-worker training); a newer Keras is untested.
+        "keras>=3.15,<3.16",
         "tensorflow-datasets>=4.9",
         # tensorflow-datasets 4.9.10 fails to import without it.
         "importlib_resources",

@@ -302,17 +302,3 @@ def test_vqvae_codebook_state_and_straight_through_gradient(lines32, tmp_path):
     quantizer.codebook.assign(tf.zeros_like(quantizer.codebook))
     tf.train.Checkpoint(model=model).read(path).assert_existing_objects_matched()
     np.testing.assert_array_equal(quantizer.codebook.numpy(), saved)
-
-
-# --- Every precision policy ---------------------------------------------------------
-
-@pytest.mark.slow
-@pytest.mark.parametrize("policy", ["mixed_bfloat16", "mixed_float16"])
-@pytest.mark.parametrize("name", sorted(BASELINES))
-def test_train_step_under_mixed_precision(policy, name, lines32):
-    keras.mixed_precision.set_global_policy(policy)
-    model = small(name, lr=1e-3)
-    history = train_steps(model, lines32, 2)
-    assert all(np.isfinite(v) for h in history for v in h.values())
-    assert all(v.dtype == "float32" for v in model.weights)
-    assert model.decode(model.encode(tf.zeros([1, 32, 32, 1]))).dtype == tf.float32

@@ -3,7 +3,6 @@
 import math
 import subprocess
 import sys
-import time
 
 import pytest
 
@@ -37,20 +36,18 @@ def test_benchmark_writes_table_and_figure_then_skips_training(tmp_path):
     assert set(rows) == {"baseline", "acai"}
     for distance, smoothness in rows.values():
         assert math.isfinite(distance) and distance >= 0
-        assert isinstance(smoothness, float)  # nan when no score is defined yet.
+        # nan when no interpolation has a defined score yet, else the paper's range.
+        assert math.isnan(smoothness) or 0 <= smoothness <= 1
     assert (tmp_path / "lines_benchmark.png").read_bytes()[:4] == b"\x89PNG"
     assert "| baseline |" in result.stdout  # The table is printed too.
 
-    start = time.time()
     again = run_benchmark(tmp_path)
-    elapsed = time.time() - start
     assert again.returncode == 0, (again.stdout + again.stderr)[-3000:]
     assert "training baseline" not in again.stdout and "training acai" not in again.stdout
     assert again.stdout.count("skipping training") == 2
     assert "acai.train" not in again.stderr  # No training process was started.
     rescored = table_rows((tmp_path / "lines_benchmark.md").read_text())
     assert {k: v[0] for k, v in rescored.items()} == {k: v[0] for k, v in rows.items()}
-    assert elapsed < 60, elapsed
 
 
 @pytest.mark.slow
