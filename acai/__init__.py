@@ -1,8 +1,10 @@
 """ACAI and the paper's autoencoders, on the toolkit's core (`acai.lib`).
 
-Layers, from the bottom: `acai.lib` (the core), the model families (`acai.models`,
-`vae`, `gan`), then what combines them: `acai.registry` (every model by name),
-`acai.api` (the Python API) and the binaries.
+Layers, from the bottom: `acai.lib` (the core) and `flags`, the model families
+(`acai.models`, `vae`, `gan`), then what combines them: `acai.registry` (every model by
+name, in the order of the paper's Table 1), `acai.api` (the Python API) and the binaries
+(acai-train, acai-export, acai-classify, acai-cluster, acai-projector,
+acai-lines-benchmark). tests/test_layering.py checks that imports run downwards.
 """
 
 import os
