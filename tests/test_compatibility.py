@@ -5,6 +5,7 @@ restructured (`acai-train --model=acai` and `gan-train --model=dcgan`, lines32, 
 1 kimg, seed 1), with outputs of their models computed then (expected.npz).
 """
 
+import json
 import os
 import shutil
 
@@ -136,3 +137,25 @@ def test_a_new_model_is_one_class_and_one_registry_line(monkeypatch, tmp_path, l
     keras.mixed_precision.set_global_policy("mixed_float16")
     history = train_steps(registry.build("contractive", lines32, dict(SMALL)), lines32, 2)
     assert all(np.isfinite(v) for h in history for v in h.values())
+
+
+@pytest.mark.slow
+def test_the_pegasus_search_runs_from_python_on_a_gan(legacy, tmp_path):
+    """gan.pegasus.search takes a Settings, as a notebook would call it; FLAGS play no
+    part."""
+    from gan import pegasus
+
+    with pytest.raises(ValueError, match="give --run"):
+        pegasus.search(pegasus.Settings(classes=("angle0", "angle1")))
+    settings = pegasus.Settings(run=str(legacy / DCGAN_RUN), classes=("angle0", "angle1"),
+                                count=64, top=4, real_images=40, ascent_steps=2, steps=3,
+                                classifier_kimg=1, output=str(tmp_path / "out"))
+    written = pegasus.search(settings)
+    assert sorted(os.path.basename(path) for path in written) == [
+        "best_strip.png", "comparison.png", "gan_ascent.png", "gan_samples.png",
+        "pegasus.json"]
+    summary = json.load(open(tmp_path / "out" / "pegasus.json"))
+    assert summary["classes"] == ["angle0", "angle1"]
+    assert summary["gan_samples"]["scored"] == 64
+    scores = summary["gan_samples"]["best_scores"]
+    assert len(scores) == 4 and scores == sorted(scores, reverse=True)

@@ -91,103 +91,131 @@ class Settings:
                 raise ValueError(f"--{name}={getattr(self, name)} is too small")
 
 
-def search(settings):
-    """Runs the searches `settings` (a Settings) asks for and writes their pictures and
-    pegasus.json into `settings.output_dir`; -> the paths written."""
-    settings.check()
-    output = settings.output_dir
+def load_runs(settings):
+    """-> (GAN run, autoencoder run, the scorer's run folder, the scorer's DataSpec):
+    each run (model, spec, config) or None; the scorer is the GAN's dataset, else the
+    autoencoder's."""
     gan = (registry.load_run(settings.run, settings.data_dir, kind="gan")
            if settings.run else None)
     ae = (registry.load_run(settings.ae_dir, settings.data_dir, kind="autoencoder")
           if settings.ae_dir else None)
     scorer_run, scorer_spec = (settings.run, gan[1]) if gan else (settings.ae_dir, ae[1])
-    a, b = resolve_classes(settings.classes, scorer_spec.class_names)
-    names = (scorer_spec.class_names[a], scorer_spec.class_names[b])
     shape = (scorer_spec.height, scorer_spec.width, scorer_spec.colors)
     for run in (gan, ae):
         if run and (run[1].height, run[1].width, run[1].colors) != shape:
             raise ValueError(f"the runs' images differ in shape ({run[1].name} and "
                              f"{scorer_spec.name}); one classifier cannot score both")
-    classifier = get_classifier(scorer_spec,
-                                settings.classifier_dir or classifier_dir(scorer_run),
-                                kimg=settings.classifier_kimg)
+    return gan, ae, scorer_run, scorer_spec
 
-    scorer_images = images_by_class(scorer_spec, (a, b))
-    real, held = split_real(scorer_images, settings.real_images // 2, settings.seed)
-    realism = Realism(classifier, real)
+
+def make_score(settings, classifier, real, held, a, b, names):
+    """-> (the searches' score, the real images left to rank, the realism term's
+    manifold or None). The realism term's manifold is made of other real images than
+    the realism figures' (`real`): the first --real_images of `held`."""
     manifold = None
-    if settings.realism_term:  # On other real images than the realism figures use.
+    if settings.realism_term:
         beside, held = held[:settings.real_images], held[settings.real_images:]
         if len(beside) < 2 * REALISM_K:
             raise ValueError(f"the realism term needs real images of {names[0]} and "
-                             f"{names[1]} beyond the {settings.real_images} of --real_images; "
-                             f"there are {len(beside)}: lower --real_images, or pass "
-                             f"--norealism_term")
+                             f"{names[1]} beyond the {settings.real_images} of "
+                             f"--real_images; there are {len(beside)}: lower --real_images, "
+                             "or pass --norealism_term")
         manifold = RealManifold(classifier.features(beside), k=REALISM_K)
     score = pegasus_score_fn(classifier, a, b, float(np.median(image_sharpness(real))),
                              manifold)
+    return score, held, manifold
+
+
+def gan_methods(settings, gan, classifier, names, a, b, score, save):
+    """The GAN's searches: [(file stem, title, Best)]; a conditional GAN's class
+    interpolation is saved with `save(stem, image)`."""
+    model, spec, config = gan
+    ga, gb = resolve_classes(names, spec.class_names)
+    kind = config.get("model", "gan").upper()
+    ascent = dict(steps=settings.ascent_steps or 100, lr=settings.ascent_lr,
+                  prior_weight=settings.prior_weight, disc_weight=settings.disc_weight)
+    methods = [("gan_samples", f"{kind} samples", gan_search(
+        model, ga, gb, score, count=settings.count, top=settings.top, seed=settings.seed,
+        ascent=dict(classifier=classifier, a=a, b=b, **ascent)))]
+    if settings.ascent_steps:
+        methods.append(("gan_ascent", f"{kind} z gradient ascent", gan_ascent_search(
+            model, classifier, a, b, score, count=settings.count, top=settings.top,
+            model_classes=(ga, gb), seed=settings.seed, **ascent)))
+    if model.conditional:
+        methods.append(("gan_mixes", f"{kind} class-input mixes", gan_mix_search(
+            model, ga, gb, score, count=settings.count, top=settings.top,
+            seed=settings.seed)))
+        save("gan_interpolation", images_to_grid(gan_interpolation(
+            model, ga, gb, steps=settings.steps, seed=settings.seed)))
+    return methods
+
+
+def ae_method(settings, ae, scorer_spec, scorer_images, names, score, save):
+    """The autoencoder's latent mixes: (file stem, title, Best); its interpolation is
+    saved with `save(stem, image)`."""
+    model, spec, config = ae
+    a, b = resolve_classes(names, scorer_spec.class_names)
+    ea, eb = resolve_classes(names, spec.class_names)
+    # The scorer's images when the autoencoder trained on the same dataset (its class
+    # indices may differ only in another dataset), else its own.
+    found = ({ea: scorer_images[a], eb: scorer_images[b]} if spec.name == scorer_spec.name
+             else images_by_class(spec, (ea, eb)))
+    best, interpolation = ae_search(
+        model, found, ea, eb, score, count=settings.count, top=settings.top,
+        alphas=[float(alpha) for alpha in settings.alphas], steps=settings.steps,
+        seed=settings.seed)
+    save("ae_interpolation", images_to_grid(interpolation))
+    return "ae_mixes", f"{config.get('model', 'ae').upper()} latent mixes", best
+
+
+def report(title, best, realism):
+    """pegasus.json's entry of a method: its best scores, and the realism of its best
+    images beside that of as many of its images unranked."""
+    return dict(title=title, scored=best.seen,
+                best_scores=[round(float(s), 4) for s in best.scores],
+                best_realism=realism(best.images), unranked_realism=realism(best.unranked))
+
+
+def search(settings):
+    """Runs the searches `settings` (a Settings) asks for and writes their pictures and
+    pegasus.json into `settings.output_dir`; -> the paths written."""
+    settings.check()
+    output = settings.output_dir
+    gan, ae, scorer_run, scorer_spec = load_runs(settings)
+    a, b = resolve_classes(settings.classes, scorer_spec.class_names)
+    names = (scorer_spec.class_names[a], scorer_spec.class_names[b])
+    classifier = get_classifier(scorer_spec,
+                                settings.classifier_dir or classifier_dir(scorer_run),
+                                kimg=settings.classifier_kimg)
+    scorer_images = images_by_class(scorer_spec, (a, b))
+    real, held = split_real(scorer_images, settings.real_images // 2, settings.seed)
+    realism = Realism(classifier, real)
+    score, held, manifold = make_score(settings, classifier, real, held, a, b, names)
 
     os.makedirs(output, exist_ok=True)
-    written, methods = [], []  # methods: (file stem, title, Best)
+    written = []
 
     def save(stem, image):
         written.append(os.path.join(output, stem + ".png"))
         save_png(image, written[-1])
 
+    methods = []  # (file stem, title, Best)
     if gan:
-        model, spec, config = gan
-        ga, gb = resolve_classes(names, spec.class_names)
-        kind = config.get("model", "gan").upper()
-        methods.append(("gan_samples", f"{kind} samples",
-                        gan_search(model, ga, gb, score, count=settings.count,
-                                   top=settings.top, seed=settings.seed, ascent=dict(
-                                       classifier=classifier, a=a, b=b,
-                                       steps=settings.ascent_steps or 100,
-                                       lr=settings.ascent_lr,
-                                       prior_weight=settings.prior_weight,
-                                       disc_weight=settings.disc_weight))))
-        if settings.ascent_steps:
-            methods.append(("gan_ascent", f"{kind} z gradient ascent", gan_ascent_search(
-                model, classifier, a, b, score, count=settings.count, top=settings.top,
-                steps=settings.ascent_steps, lr=settings.ascent_lr,
-                prior_weight=settings.prior_weight, disc_weight=settings.disc_weight,
-                model_classes=(ga, gb), seed=settings.seed)))
-        if model.conditional:
-            methods.append(("gan_mixes", f"{kind} class-input mixes",
-                            gan_mix_search(model, ga, gb, score, count=settings.count,
-                                           top=settings.top, seed=settings.seed)))
-            save("gan_interpolation", images_to_grid(gan_interpolation(
-                model, ga, gb, steps=settings.steps, seed=settings.seed)))
+        methods += gan_methods(settings, gan, classifier, names, a, b, score, save)
     if ae:
-        model, spec, config = ae
-        ea, eb = resolve_classes(names, spec.class_names)
-        # The scorer's images when the autoencoder trained on the same dataset (its class
-        # indices may differ only in another dataset), else its own.
-        found = ({ea: scorer_images[a], eb: scorer_images[b]} if spec.name == scorer_spec.name
-                 else images_by_class(spec, (ea, eb)))
-        alphas = [float(alpha) for alpha in settings.alphas]
-        best, interpolation = ae_search(model, found, ea, eb, score, count=settings.count,
-                                        top=settings.top, alphas=alphas, steps=settings.steps,
-                                        seed=settings.seed)
-        methods.append(("ae_mixes", f"{config.get('model', 'ae').upper()} latent mixes", best))
-        save("ae_interpolation", images_to_grid(interpolation))
+        methods.append(ae_method(settings, ae, scorer_spec, scorer_images, names, score,
+                                 save))
     summary = dict(classes=list(names), classifier_test_accuracy=classifier.test_accuracy,
                    real_images=settings.real_images,
                    score="min(P(a), P(b)) * min(1, sharpness / median real sharpness)"
                    + (" * min(1, realism score)" if manifold else ""))
     for stem, title, best in methods:
         save(stem, grid_of(best.images))
-        summary[stem] = dict(title=title, scored=best.seen,
-                             best_scores=[round(float(s), 4) for s in best.scores],
-                             best_realism=realism(best.images),
-                             unranked_realism=realism(best.unranked))
+        summary[stem] = report(title, best, realism)
     # Real images ranked by the same score: the realism of their best --top.
     ranked = rank_real(held, score, settings.top) if len(held) >= settings.top else None
     if ranked is not None:
-        summary["real_ranked"] = dict(
-            title="real images", scored=ranked.seen,
-            best_scores=[round(float(s), 4) for s in ranked.scores],
-            best_realism=realism(ranked.images), unranked_realism=realism(ranked.unranked))
+        summary["real_ranked"] = report("real images", ranked, realism)
     else:
         summary["real_ranked"] = dict(scored=0, reason=(
             f"{len(held)} real images beyond the {settings.real_images} of the reference"
@@ -198,14 +226,15 @@ def search(settings):
     rows = min(STRIP_ROWS, len(best.scores))
     save("best_strip", images_to_grid(best.strip(best.latents[:rows], settings.steps)))
     summary["best_strip"] = dict(method=stem, rows=rows, columns=2 * settings.steps - 1,
-                                 middle_scores=[round(float(s), 4) for s in best.scores[:rows]])
-    written.append(os.path.join(output, "comparison.png"))
+                                 middle_scores=[round(float(s), 4)
+                                                for s in best.scores[:rows]])
     panels = methods + ([("real_ranked", "real images", ranked)] if ranked is not None
                         else [])
+    written.append(os.path.join(output, "comparison.png"))
     save_side_by_side([grid_of(best.images) for _, _, best in panels],
-                 [f"{title}\nbest {len(best.scores)} of {best.seen}, "
-                  f"score >= {best.scores[-1]:.3f}"
-                  for _, title, best in panels], written[-1])
+                      [f"{title}\nbest {len(best.scores)} of {best.seen}, "
+                       f"score >= {best.scores[-1]:.3f}" for _, title, best in panels],
+                      written[-1])
     written.append(os.path.join(output, "pegasus.json"))
     write_json(summary, written[-1])
     return written
