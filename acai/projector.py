@@ -73,7 +73,8 @@ def write_projector(folder, codes, images, labels, class_names, name):
         raise ValueError(f"{len(images)} images of {width}x{height} make a sprite larger "
                          f"than the Projector's {MAX_SPRITE} pixels; use a smaller --limit")
     os.makedirs(folder, exist_ok=True)
-    np.savetxt(os.path.join(folder, CODES), codes, fmt="%.6g", delimiter="\t")
+    with atomic_write(os.path.join(folder, CODES)) as f:
+        np.savetxt(f, codes, fmt="%.6g", delimiter="\t")
     with atomic_write(os.path.join(folder, LABELS)) as f:
         f.writelines(f"{class_names[int(label)] if 0 <= label < len(class_names) else label}\n"
                      for label in labels)

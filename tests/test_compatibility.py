@@ -37,12 +37,15 @@ def legacy(tmp_path):
 
 def test_legacy_runs_load_with_the_outputs_they_had(legacy):
     expected = np.load(legacy / "expected.npz")
-    model, _, config = registry.load_run(str(legacy / ACAI_RUN))
+    model, spec, config = registry.load_run(str(legacy / ACAI_RUN))
     assert config["model"] == "acai" and model.experiment_name() == os.path.basename(ACAI_RUN)
     np.testing.assert_allclose(model.ae(expected["images"]), expected["ae"], atol=1e-6)
     gan, _, _ = registry.load_run(str(legacy / DCGAN_RUN))
     np.testing.assert_allclose(gan.generator(expected["z"], training=False),
                                expected["generated"], atol=1e-6)
+    scalars, images = model.evaluation(spec, None)()  # A report, as training makes one.
+    assert 0 <= scalars["latent_accuracy"] <= 100 and scalars["mean_distance"] > 0
+    assert images["reconstruction"].shape[-1] == 1
     assert checkpoint.kimg_done(str(legacy / ACAI_RUN)) == 1
     assert checkpoint.saved_config(str(legacy / ACAI_RUN / "ckpt"))["model"] == "acai"
 
