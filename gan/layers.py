@@ -15,10 +15,36 @@ import keras
 
 from gan import spectral_norm as spectral_norm_lib
 
-# Every weight from N(0, 0.02): Radford et al., section 4, and the SN-GAN authors' code
-# (pfnet-research/chainer-gan-lib, its standard CNN's generator and discriminator).
-NORMAL_INIT = keras.initializers.RandomNormal(stddev=0.02)
 BN = dict(momentum=0.9, epsilon=1e-5)
+# The standard deviation of every weight's start: Radford et al., section 4, and the
+# SN-GAN authors' code (pfnet-research/chainer-gan-lib, its standard CNN's generator and
+# discriminator).
+NORMAL_STDDEV = 0.02
+
+
+class NormalInit:
+    """Makes one N(0, NORMAL_STDDEV) initializer per layer, each its own draw.
+
+    One initializer instance shared by several layers would start them all from the same
+    values (Keras 3 fixes an initializer's seed when it is made). seed: the model's seed;
+    the layers then start from seeds derived from it and `stream` (one per network), the
+    same for the same seed whatever else the process drew; None: from Keras' global
+    random state (keras.utils.set_random_seed makes that repeat too).
+    """
+
+    def __init__(self, seed=None, stream=0):
+        self.seed, self.stream, self.count = seed, stream, 0
+
+    def __call__(self):
+        seed = None
+        if self.seed is not None:
+            seed = (int(self.seed) * 7919 + self.stream * 1009 + self.count) % (1 << 31)
+        self.count += 1
+        return keras.initializers.RandomNormal(stddev=NORMAL_STDDEV, seed=seed)
+
+
+def glorot():
+    return "glorot_uniform"
 
 
 def _label_input(nclass):
@@ -26,9 +52,10 @@ def _label_input(nclass):
 
 
 def generator(z_dim, image_shape, top, *, kernel, to_image, nclass=0,
-              initializer="glorot_uniform", name="generator"):
+              initializer=glorot, name="generator"):
     """to_image: 'deconv' (the last transposed convolution outputs the image, DCGAN) or
-    'conv' (a 3x3 convolution after the last upsampling, SN-GAN's standard CNN)."""
+    'conv' (a 3x3 convolution after the last upsampling, SN-GAN's standard CNN).
+    initializer: () -> a new kernel initializer, called once per layer (NormalInit)."""
     height, _, colors = image_shape
     upsamplings = int(math.log2(height // 4))
     if 4 << upsamplings != height:
@@ -38,32 +65,33 @@ def generator(z_dim, image_shape, top, *, kernel, to_image, nclass=0,
     if nclass:
         label = _label_input(nclass)
         inputs.append(label)
-        embed = keras.layers.Dense(z_dim, use_bias=False, kernel_initializer=initializer,
+        embed = keras.layers.Dense(z_dim, use_bias=False, kernel_initializer=initializer(),
                                    name="label_embedding")(label)
         h = keras.layers.Concatenate()([z, embed])
-    h = keras.layers.Dense(4 * 4 * top, kernel_initializer=initializer)(h)
+    h = keras.layers.Dense(4 * 4 * top, kernel_initializer=initializer())(h)
     h = keras.layers.Reshape((4, 4, top))(h)
     h = keras.layers.ReLU()(keras.layers.BatchNormalization(**BN)(h))
     for i in range(upsamplings):
         last = to_image == "deconv" and i == upsamplings - 1
         h = keras.layers.Conv2DTranspose(
             colors if last else top >> (i + 1), kernel, strides=2, padding="same",
-            kernel_initializer=initializer, dtype="float32" if last else None)(h)
+            kernel_initializer=initializer(), dtype="float32" if last else None)(h)
         if not last:
             h = keras.layers.ReLU()(keras.layers.BatchNormalization(**BN)(h))
     if to_image == "conv":
-        h = keras.layers.Conv2D(colors, 3, padding="same", kernel_initializer=initializer,
+        h = keras.layers.Conv2D(colors, 3, padding="same", kernel_initializer=initializer(),
                                 dtype="float32")(h)
     image = keras.layers.Activation("tanh", dtype="float32")(h)
     return keras.Model(inputs if nclass else z, image, name=name)
 
 
 def discriminator(image_shape, convolutions, *, slope, batch_norm=False,
-                  spectral_norm=False, nclass=0, initializer="glorot_uniform",
+                  spectral_norm=False, nclass=0, initializer=glorot,
                   name="discriminator"):
     """convolutions: a list of (kernel, stride, channels). batch_norm: on every hidden
     layer but the first (DCGAN). spectral_norm: every weight layer spectrally normalised
-    as Miyato et al. define it (gan.spectral_norm, SN-GAN)."""
+    as Miyato et al. define it (gan.spectral_norm, SN-GAN). initializer: () -> a new
+    kernel initializer, called once per layer (NormalInit)."""
     conv = spectral_norm_lib.SNConv2D if spectral_norm else keras.layers.Conv2D
     dense = spectral_norm_lib.SNDense if spectral_norm else keras.layers.Dense
 
@@ -71,16 +99,16 @@ def discriminator(image_shape, convolutions, *, slope, batch_norm=False,
     inputs, h = [x], x
     for i, (kernel, stride, channels) in enumerate(convolutions):
         h = conv(channels, kernel, strides=stride, padding="same",
-                 kernel_initializer=initializer)(h)
+                 kernel_initializer=initializer())(h)
         if batch_norm and i > 0:
             h = keras.layers.BatchNormalization(**BN)(h)
         h = keras.layers.LeakyReLU(slope)(h)
     features = keras.layers.Flatten()(h)
-    logit = dense(1, kernel_initializer=initializer)(features)
+    logit = dense(1, kernel_initializer=initializer())(features)
     if nclass:
         label = _label_input(nclass)
         inputs.append(label)
-        embed = dense(features.shape[-1], use_bias=False, kernel_initializer=initializer,
+        embed = dense(features.shape[-1], use_bias=False, kernel_initializer=initializer(),
                       name="label_projection")(label)
         projection = keras.layers.Dot(axes=1)([embed, features])
         logit = keras.layers.Add()([logit, projection])

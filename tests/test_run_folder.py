@@ -13,7 +13,7 @@ import tensorflow as tf
 from acai import registry
 from acai.lib import run as run_lib
 from acai.lib.run import RunError, read_metrics
-from conftest import SMALL, TINY, TINY_RUN, error_line, run_module, start_module, train_in
+from conftest import REPO, SMALL, TINY, TINY_RUN, error_line, run_module, start_module, train_in
 
 KWARGS = dict(batch=32, report_kimg=1, seed=0, verbose=False)
 
@@ -180,3 +180,17 @@ def test_non_finite_parameters_are_refused_from_python(lines32):
     for bad in (float("nan"), float("inf")):
         with pytest.raises(ValueError, match="lr=.* must be a finite number"):
             registry.build("baseline", lines32, dict(SMALL, lr=bad))
+
+
+@pytest.mark.slow
+def test_a_normal_resume_from_a_relative_train_dir_warns_of_nothing(tmp_path):
+    """The README's own form, --train_dir=experiments: the checkpoint state file's paths
+    are relative, and are found as they are (no "was missing" on every resume)."""
+    relative = os.path.relpath(tmp_path, REPO)
+    for total in (1, 2):
+        result = run_module("acai.train", *TINY, f"--train_dir={relative}",
+                            f"--total_kimg={total}", "--report_kimg=1")
+        assert result.returncode == 0, result.stderr[-2000:]
+    assert "Resumed" in result.stderr and "was missing" not in result.stderr, \
+        result.stderr[-2000:]
+    assert [entry["kimg"] for entry in read_metrics(str(tmp_path / TINY_RUN))] == [1, 2]

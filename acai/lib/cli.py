@@ -23,6 +23,8 @@ from acai.lib.errors import Interrupted, RunError
 FLAGS = flags.FLAGS
 # The errors whose message is the one line a user needs.
 ERRORS = (ValueError, OSError, DatasetUnavailable, RunError)
+# absl's help flags.
+HELP = {"--help", "-help", "-h", "-?", "--helpshort", "--helpfull", "--helpxml"}
 
 
 def adopt_flags(names):
@@ -78,4 +80,10 @@ def run(main, prog, define=None):
             raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
         guarded(main, prog)
 
-    app.run(absl_main)
+    try:
+        app.run(absl_main)
+    except SystemExit as e:
+        # absl exits with 1 after printing the help it was asked for: that is success.
+        if e.code == 1 and HELP.intersection(sys.argv[1:]):
+            sys.exit(0)
+        raise
