@@ -14,12 +14,14 @@
     model.fit(dataset, epochs=4, steps_per_epoch=256, callbacks=[...])   # any tf.data
                                        # of images in [-1, 1], or (images, labels)
     api.train(model, "lines32", "experiments", total_kimg=128)   # a run folder, as acai-train
+    api.show(images)            # a grid of images in [-1, 1], inline in a notebook
 
 Models are keras.Models: `model.fit`, `model.summary()`, Keras callbacks all apply.
 """
 
 from acai import registry
 from acai.lib import data, training
+from acai.lib.summaries import grid_figure, grid_of, to_uint8
 
 MODELS = registry.MODELS
 
@@ -64,3 +66,16 @@ def train(model, dataset_name, train_dir, *, total_kimg, report_kimg=64, batch=6
                            batch=batch, seed=seed, total_kimg=total_kimg,
                            report_kimg=report_kimg)
     return training.train(model, spec, run, callbacks=callbacks, verbose=verbose)
+
+
+def show(images, cols=None, title=None):
+    """A matplotlib Figure of images [N, H, W, C] in [-1, 1] (a model's output, a
+    dataset's batch) as a grid, `cols` per row (default about square). A notebook shows
+    the returned figure inline; the toolkit never touches pyplot or the backend."""
+    return grid_figure(images, cols, title)
+
+
+def grid(images, cols=None):
+    """Images [N, H, W, C] in [-1, 1] -> one uint8 image [rows * H, cols * W, C] of the
+    grid, e.g. for PIL.Image.fromarray or an image summary."""
+    return to_uint8(grid_of(images, cols))

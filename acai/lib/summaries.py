@@ -1,6 +1,7 @@
 """What a run reports: scalars and image grids, to TensorBoard and as PNG files, and
 animations (interpolations, latent walks) as GIF files."""
 
+import math
 import os
 
 import numpy as np
@@ -18,6 +19,32 @@ def images_to_grid(images):
     """(rows, cols, H, W, C) images in [-1, 1] -> one (rows * H, cols * W, C) image."""
     rows, cols, height, width, colors = images.shape
     return images.transpose(0, 2, 1, 3, 4).reshape(rows * height, cols * width, colors)
+
+
+def grid_of(images, cols=None):
+    """Images [N, H, W, C] in [-1, 1] -> one grid image, `cols` per row (default about
+    square), the last row padded with black."""
+    images = np.asarray(images, np.float32)
+    cols = cols or max(1, math.ceil(math.sqrt(len(images))))
+    rows = max(1, math.ceil(len(images) / cols))
+    padded = np.full((rows * cols,) + images.shape[1:], -1.0, np.float32)
+    padded[:len(images)] = images
+    return images_to_grid(padded.reshape((rows, cols) + images.shape[1:]))
+
+
+def grid_figure(images, cols=None, title=None, scale=0.5):
+    """A matplotlib Figure of images [N, H, W, C] in [-1, 1] as a grid (grid_of), drawn
+    with the object API: a notebook shows it inline, and no global state changes."""
+    grid = to_uint8(grid_of(images, cols))
+    height, width = grid.shape[:2]
+    fig = Figure(figsize=(max(1.0, scale * width / 32), max(1.0, scale * height / 32)))
+    ax = fig.add_axes((0, 0, 1, 0.92 if title else 1))
+    ax.imshow(grid[..., 0] if grid.shape[-1] == 1 else grid, cmap="gray", vmin=0, vmax=255,
+              interpolation="nearest")
+    ax.axis("off")
+    if title:
+        fig.suptitle(title, fontsize=9)
+    return fig
 
 
 def to_uint8(image):

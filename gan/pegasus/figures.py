@@ -1,24 +1,10 @@
-"""The pegasus pictures: grids of images, and grids side by side under their titles
-(matplotlib's object API: no pyplot, so a notebook's backend is left alone)."""
+"""The pegasus pictures: grids side by side under their titles (matplotlib's object API:
+no pyplot, so a notebook's backend is left alone)."""
 
-import math
-
-import numpy as np
 from matplotlib.figure import Figure
 
 from acai.lib.files import save_figure
-from acai.lib.summaries import images_to_grid, to_uint8
-
-
-def grid_of(images, cols=None):
-    """Images [N, H, W, C] -> one grid image, `cols` per row (default ~square), the last
-    row padded with black."""
-    images = np.asarray(images, np.float32)
-    cols = cols or max(1, math.ceil(math.sqrt(len(images))))
-    rows = max(1, math.ceil(len(images) / cols))
-    padded = np.full((rows * cols,) + images.shape[1:], -1.0, np.float32)
-    padded[:len(images)] = images
-    return images_to_grid(padded.reshape((rows, cols) + images.shape[1:]))
+from acai.lib.summaries import to_uint8
 
 
 def side_by_side(grids, titles):

@@ -16,14 +16,19 @@ import numpy as np
 
 from acai import registry
 from acai.lib.files import write_json
-from acai.lib.summaries import images_to_grid, save_png
+from acai.lib.summaries import grid_of, images_to_grid, save_png
 from gan.classifier import classifier_dir, get_classifier
 from gan.manifold import RealManifold
-from gan.pegasus.figures import grid_of, save_side_by_side
+from gan.pegasus.figures import save_side_by_side
 from gan.pegasus.methods import (ae_search, gan_ascent_search, gan_interpolation,
                                  gan_mix_search, gan_search)
 from gan.pegasus.real import images_by_class, rank_real, split_real
-from gan.pegasus.score import Realism, image_sharpness, pegasus_score_fn, resolve_classes
+from gan.pegasus.score import (
+    Realism,
+    image_sharpness,
+    pegasus_score_fn,
+    resolve_classes,
+)
 
 STRIP_ROWS = 4  # Rows of best_strip.png.
 REALISM_K = 3  # The k of the realism term's k-nearest-neighbour balls (the paper's).
