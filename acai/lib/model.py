@@ -45,6 +45,28 @@ def minimize(optimizer, tape, loss, variables):
     optimizer.apply_gradients(zip(gradients, variables))
 
 
+def unwrapped(optimizer):
+    """The optimiser a LossScaleOptimizer wraps (itself otherwise)."""
+    return getattr(optimizer, "inner_optimizer", optimizer)
+
+
+def learning_rate_of(optimizer):
+    return float(keras.ops.convert_to_numpy(optimizer.learning_rate))
+
+
+class FollowLearningRate(keras.callbacks.Callback):
+    """Keeps a toolkit model's other optimisers at the same ratio to the learning rate of
+    `model.optimizer` (its main one) as when compiled, after Keras' learning-rate
+    callbacks (LearningRateScheduler at an epoch's start, ReduceLROnPlateau at its end)
+    move it. Model.fit adds it."""
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.model.follow_learning_rate()
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.model.follow_learning_rate()
+
+
 def in_multi_worker_mode():
     """Whether the current strategy spans several workers (MultiWorkerMirroredStrategy
     with a cluster of more than one worker)."""
@@ -115,12 +137,22 @@ class Model(keras.Model):
 
     NAME = "Model"
     LOSSES = ()
+    # The optimiser `model.optimizer` names (what Keras' learning-rate callbacks move);
+    # the others follow its learning rate in proportion (FollowLearningRate).
+    MAIN_OPTIMIZER = "optimizer_ae"
     PARAMS = (Param("lr", 1e-4, "Learning rate (Adam) of every optimiser.",
                     lower_bound=0.0),)
     # {preset parameter: {its value: {parameter: default}}}: a named setting (a paper's
     # "setting A") that gives other parameters their defaults; a value given for one of
     # those parameters still wins.
     PRESETS = {}
+
+    def __init_subclass__(cls, **kwargs):
+        """Every model class is registered for Keras serialisation ("package>Class"), so
+        that keras.models.load_model finds it once its module is imported."""
+        super().__init_subclass__(**kwargs)
+        keras.saving.register_keras_serializable(package=cls.__module__.split(".")[0],
+                                                 name=cls.__name__)(cls)
 
     def __init__(self, image_shape, nclass=0, *, seed=None, name=None, **params):
         super().__init__(name=name or self.NAME)
@@ -196,7 +228,49 @@ class Model(keras.Model):
             optimizer.build(variables)
             setattr(self, name, optimizer)
         super().compile(optimizer=None, jit_compile=jit_compile)
+        # Keras' `model.optimizer` (what LearningRateScheduler, ReduceLROnPlateau and
+        # TensorBoard read) is the main optimiser; the others follow its learning rate.
+        self.optimizer = getattr(self, self.MAIN_OPTIMIZER)
+        self.learning_rates = {name: learning_rate_of(getattr(self, name))
+                               for name in names}
+        self.compiled_with = dict(jit_compile=jit_compile, optimizers={
+            name: keras.optimizers.serialize(unwrapped(getattr(self, name)))
+            for name in names})
         self.built = True
+
+    def get_compile_config(self):
+        """The optimisers (each one's class and settings) and jit_compile: what
+        keras.models.load_model gives `compile_from_config`."""
+        return getattr(self, "compiled_with", None)
+
+    def compile_from_config(self, config):
+        self.compile(jit_compile=config.get("jit_compile", False), **{
+            name: keras.optimizers.deserialize(optimizer)
+            for name, optimizer in config["optimizers"].items()})
+
+    def load_weights(self, filepath, **kwargs):
+        # Every network is built when the model is made: nothing waits for a first call.
+        self.built = True
+        return super().load_weights(filepath, **kwargs)
+
+    def follow_learning_rate(self):
+        """Sets every other optimiser's learning rate to its compiled one times the main
+        optimiser's change since compile (a scheduler moved `model.optimizer`)."""
+        main = self.learning_rates[self.MAIN_OPTIMIZER]
+        if not main:
+            return
+        factor = learning_rate_of(self.optimizer) / main
+        for name, rate in self.learning_rates.items():
+            if name != self.MAIN_OPTIMIZER:
+                getattr(self, name).learning_rate = rate * factor
+
+    def fit(self, *args, callbacks=None, **kwargs):
+        """keras.Model.fit, with the toolkit's FollowLearningRate callback last: a
+        learning-rate callback's change to `model.optimizer` reaches every optimiser."""
+        callbacks = list(callbacks or [])
+        if not any(isinstance(c, FollowLearningRate) for c in callbacks):
+            callbacks.append(FollowLearningRate())
+        return super().fit(*args, callbacks=callbacks, **kwargs)
 
     def _maybe_symbolic_build(self, iterator=None, data_batch=None):
         # `compile` has built everything. Keras (3.15) would first average a distributed

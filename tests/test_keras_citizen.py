@@ -1,0 +1,93 @@
+"""The toolkit's models behave as Keras users expect: `.keras` files round trip with the
+optimisers' state, `load_weights` works on a new model, and Keras' learning-rate
+callbacks move every optimiser."""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from acai import registry
+from conftest import train_steps
+
+CONFIGS = {"acai": dict(latent=8, depth=8, latent_width=4, lr=1e-3, seed=1),
+           "vae": dict(latent=8, depth=8, latent_width=4, lr=1e-3, seed=1),
+           "dcgan": dict(depth=4, z_dim=16, seed=1)}
+
+
+def outputs(model, x):
+    """What the model computes, deterministically: reconstructions or G(z)."""
+    if hasattr(model, "ae"):
+        return model.ae(x).numpy()
+    z = tf.random.stateless_normal((4, model.z_dim), seed=(1, 2))
+    return model.generator(z, training=False).numpy()
+
+
+def optimizers_of(model):
+    return {name: getattr(model, name) for name in model.optimizer_variables()}
+
+
+@pytest.mark.parametrize("name", sorted(CONFIGS))
+def test_a_keras_file_restores_weights_and_optimisers_and_training_goes_on(name, lines32,
+                                                                        tmp_path):
+    model = registry.build(name, lines32, CONFIGS[name])
+    train_steps(model, lines32, 3)
+    x = next(iter(lines32.test(4)))[0]
+    path = str(tmp_path / f"{name}.keras")
+    model.save(path)
+
+    loaded = keras.models.load_model(path)
+    assert type(loaded) is type(model)
+    np.testing.assert_allclose(outputs(loaded, x), outputs(model, x), atol=1e-6)
+    for opt_name, optimizer in optimizers_of(model).items():
+        restored = getattr(loaded, opt_name)
+        assert int(restored.iterations) == int(optimizer.iterations) == 3, opt_name
+        for a, b in zip(optimizer.variables, restored.variables):
+            np.testing.assert_array_equal(a.numpy(), b.numpy())
+    assert loaded.optimizer is getattr(loaded, loaded.MAIN_OPTIMIZER)
+    # fit goes on from there.
+    loaded.fit(lines32.train(32, seed=1), epochs=1, steps_per_epoch=2, verbose=0)
+    assert int(getattr(loaded, loaded.MAIN_OPTIMIZER).iterations) == 5
+
+
+def test_load_weights_into_a_new_model(lines32, tmp_path):
+    model = registry.build("acai", lines32, CONFIGS["acai"])
+    train_steps(model, lines32, 2)
+    model.save_weights(str(tmp_path / "acai.weights.h5"))
+    fresh = registry.build("acai", lines32, dict(CONFIGS["acai"], seed=2))
+    fresh.load_weights(str(tmp_path / "acai.weights.h5"))
+    x = next(iter(lines32.test(4)))[0]
+    np.testing.assert_allclose(outputs(fresh, x), outputs(model, x), atol=1e-6)
+
+
+def rates(model):
+    return {name: float(keras.ops.convert_to_numpy(optimizer.learning_rate))
+            for name, optimizer in optimizers_of(model).items()}
+
+
+def test_a_learning_rate_scheduler_moves_every_optimiser(lines32):
+    model = registry.build("acai", lines32, CONFIGS["acai"])
+    model.compile(optimizer_disc=keras.optimizers.Adam(2e-3))  # Twice the main one's.
+    schedule = keras.callbacks.LearningRateScheduler(lambda epoch, lr: 1e-3 / (epoch + 1))
+    seen = []
+    record = keras.callbacks.LambdaCallback(
+        on_epoch_end=lambda epoch, logs: seen.append(rates(model)))
+    model.fit(lines32.train(32, seed=0), epochs=3, steps_per_epoch=2, verbose=0,
+              callbacks=[schedule, record])
+    # During epoch 2 (after the scheduler and the follower ran at its start).
+    assert seen[2]["optimizer_ae"] == pytest.approx(1e-3 / 3)
+    assert seen[2]["optimizer_disc"] == pytest.approx(2e-3 / 3)
+    assert seen[2]["optimizer_classifier"] == pytest.approx(1e-3 / 3)
+
+
+def test_reduce_lr_on_plateau_moves_every_optimiser(lines32):
+    model = registry.build("dcgan", lines32, CONFIGS["dcgan"])
+    model.compile()
+    # mode="min": Keras' "auto" knows only its compiled metrics' directions.
+    plateau = keras.callbacks.ReduceLROnPlateau(monitor="loss_gen", mode="min", factor=0.5,
+                                                patience=0, min_delta=1e9)  # Always worse.
+    model.fit(lines32.train(32, seed=0), epochs=2, steps_per_epoch=2, verbose=0,
+              callbacks=[plateau])
+    after = rates(model)
+    assert after["optimizer_gen"] < 2e-4 * 0.75  # Reduced at least once...
+    assert after["optimizer_disc"] == pytest.approx(after["optimizer_gen"])  # ... both.
