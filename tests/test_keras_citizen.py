@@ -91,3 +91,48 @@ def test_reduce_lr_on_plateau_moves_every_optimiser(lines32):
     after = rates(model)
     assert after["optimizer_gen"] < 2e-4 * 0.75  # Reduced at least once...
     assert after["optimizer_disc"] == pytest.approx(after["optimizer_gen"])  # ... both.
+
+
+EVALUATED = {"baseline": ("loss_ae", "classify_latent"), "denoising": ("loss_ae",),
+             "dropout": ("loss_ae",), "vae": ("loss_kl", "loss_ll", "elbo"),
+             "aae": ("loss_ae", "loss_adv_prior", "adversary_accuracy"),
+             "vqvae": ("loss_ae", "vqvae_loss"),
+             "acai": ("loss_ae", "loss_ae_disc", "loss_disc", "loss_disc_real"),
+             "dcgan": ("loss_disc", "loss_gen", "d_real", "d_fake"),
+             "sngan": ("loss_disc", "loss_gen", "d_real", "d_fake")}
+
+
+def tiny(name):
+    if name in ("dcgan", "sngan"):
+        return dict(depth=4, z_dim=16, seed=1)
+    return dict(latent=8, depth=8, latent_width=4, lr=1e-3, z_log_size=6, seed=1)
+
+
+@pytest.mark.parametrize("name", list(registry.models()))
+def test_evaluate_reports_the_losses_and_changes_nothing(name, lines32):
+    assert set(EVALUATED) == set(registry.models())
+    model = registry.build(name, lines32, tiny(name))
+    model.compile()
+    before = [v.numpy().copy() for v in model.variables]
+    iterations = {k: int(o.iterations) for k, o in optimizers_of(model).items()}
+    logs = model.evaluate(lines32.test(64).take(3), verbose=0, return_dict=True)
+    for loss in EVALUATED[name]:
+        assert np.isfinite(logs[loss]), (loss, logs)
+    # No optimiser stepped, no weight, moving statistic or codebook moved.
+    assert {k: int(o.iterations) for k, o in optimizers_of(model).items()} == iterations
+    for b, v in zip(before, model.variables):
+        if "seed_generator" not in v.path:
+            np.testing.assert_array_equal(b, v.numpy(), err_msg=v.path)
+
+
+def test_fit_with_validation_data_logs_val_losses_for_early_stopping(lines32):
+    model = registry.build("acai", lines32, tiny("acai"))
+    model.compile()
+    stop = keras.callbacks.EarlyStopping(monitor="val_loss_ae", mode="min", patience=5)
+    history = model.fit(lines32.train(32, seed=0), epochs=2, steps_per_epoch=3, verbose=0,
+                        validation_data=lines32.test(64).take(2), callbacks=[stop])
+    for name in ("val_loss_ae", "val_loss_disc", "val_classify_latent", "loss_ae"):
+        assert len(history.history[name]) == 2 and np.all(np.isfinite(history.history[name]))
+    # Validation reads the same running means as training, reset for each: the train
+    # figures are not the validation ones.
+    assert history.history["loss_ae"] != history.history["val_loss_ae"]

@@ -134,20 +134,24 @@ class VAE(AutoEncoder):
     def decode(self, z, training=False):
         return 2 * tf.sigmoid(self.logits(z, training=training)) - 1
 
+    def forward(self, x, training=False):
+        code = self.encoder(x, training=training)
+        mean, log_variance = self.heads(code, training=training)
+        noise = keras.random.normal(tf.shape(mean), seed=self.seed_generator)
+        z = mean + tf.exp(0.5 * log_variance) * noise
+        loss_ll = bernoulli_log_likelihood(x, self.logits(z, training=training))
+        loss_kl = kl_divergence(mean, log_variance)
+        return dict(loss_kl=loss_kl, loss_ll=loss_ll, elbo=loss_ll - self.beta * loss_kl,
+                    codes=self.probe_input(code, mean))
+
     def train_step(self, data):
         x, label = unpack(data)
         with tf.GradientTape() as tape:
-            code = self.encoder(x, training=True)
-            mean, log_variance = self.heads(code, training=True)
-            noise = keras.random.normal(tf.shape(mean), seed=self.seed_generator)
-            z = mean + tf.exp(0.5 * log_variance) * noise
-            loss_ll = bernoulli_log_likelihood(x, self.logits(z, training=True))
-            loss_kl = kl_divergence(mean, log_variance)
-            elbo = loss_ll - self.beta * loss_kl
-            loss_vae = -elbo
+            out = self.forward(x, training=True)
+            loss_vae = -out["elbo"]
         minimize(self.optimizer_ae, tape, loss_vae, self.ae_variables)
-        self.train_latent_classifier(self.probe_input(code, mean), label)
-        return self.report(loss_kl=loss_kl, loss_ll=loss_ll, elbo=elbo)
+        self.train_latent_classifier(out["codes"], label)
+        return self.report(loss_kl=out["loss_kl"], loss_ll=out["loss_ll"], elbo=out["elbo"])
 
     # --- Beyond the autoencoder: sampling, and serving both --------------------------
     def sample(self, count, seed=0):

@@ -11,7 +11,7 @@ import tensorflow as tf
 
 from acai.lib import layers
 from acai.lib.evaluation import AutoEncoderEvaluation
-from acai.lib.model import Model, minimize
+from acai.lib.model import Model, minimize, unpack
 from acai.lib.params import Param
 
 
@@ -111,16 +111,47 @@ class AutoEncoder(Model):
     def ae_variables(self):
         return self.encoder.trainable_variables + self.decoder.trainable_variables
 
+    def latent_classifier_loss(self, encode, label, training=False):
+        """The probe's cross-entropy on the stop-gradient latent code (reference: xloss)."""
+        logits = self.classifier(tf.stop_gradient(encode), training=training)
+        return tf.reduce_mean(keras.losses.sparse_categorical_crossentropy(
+            label, logits, from_logits=True))
+
     def train_latent_classifier(self, encode, label):
-        """One step of the probe on the stop-gradient latent code (reference: xloss)."""
+        """One step of the probe on the stop-gradient latent code."""
         if self.classifier is None or label is None:
             return
         with tf.GradientTape() as tape:
-            logits = self.classifier(tf.stop_gradient(encode), training=True)
-            loss = tf.reduce_mean(keras.losses.sparse_categorical_crossentropy(
-                label, logits, from_logits=True))
+            loss = self.latent_classifier_loss(encode, label, training=True)
         minimize(self.optimizer_classifier, tape, loss, self.classifier.trainable_variables)
         self.trackers["classify_latent"].update_state(loss)
+
+    # --- Evaluation (Keras' evaluate, fit's validation_data) ------------------------
+    def forward(self, x, training=False):
+        """A step's computation on images x: {name: tensor} holding every loss of LOSSES
+        and "codes", what the latent probe reads. Each model's train_step records it on
+        its tapes; test_step reports its losses without updating anything."""
+        raise NotImplementedError
+
+    def train_step(self, data):
+        """One step of the autoencoder on forward's loss_ae, and one of the probe: the
+        plain autoencoders' (baseline, denoising, dropout differ only in `forward`)."""
+        x, label = unpack(data)
+        with tf.GradientTape() as tape:
+            out = self.forward(x, training=True)
+        minimize(self.optimizer_ae, tape, out["loss_ae"], self.ae_variables)
+        self.train_latent_classifier(out["codes"], label)
+        return self.report(loss_ae=out["loss_ae"])
+
+    def test_step(self, data):
+        """The losses train_step reports (and the probe's), on a batch it does not learn
+        from: no optimiser, moving statistic or codebook is updated."""
+        x, label = unpack(data)
+        out = self.forward(x, training=False)
+        losses = {name: out[name] for name in self.LOSSES}
+        if self.classifier is not None and label is not None:
+            losses["classify_latent"] = self.latent_classifier_loss(out["codes"], label)
+        return self.report(**losses)
 
     # --- Serving (acai.lib.export) -------------------------------------------------
     def serving_specs(self):

@@ -71,29 +71,32 @@ class AAE(AutoEncoder):
         """The discriminator's logit that code z is a prior sample (float32, shape [B])."""
         return self.discriminator(z, training=training)[:, 0]
 
+    def forward(self, x, training=False):
+        encode = self.encode(x, training=training)
+        ae = self.decode(encode, training=training)
+        prior = keras.random.normal(tf.shape(encode), dtype=encode.dtype,
+                                    seed=self.seed_generator)
+        logit_latent = self.disc(encode, training=training)
+        logit_prior = self.disc(prior, training=training)
+        return dict(
+            loss_ae=mean_squared_error(x, ae),
+            loss_ae_latent=sigmoid_cross_entropy(logit_latent, 1.0),
+            loss_adv_latent=sigmoid_cross_entropy(logit_latent, 0.0),
+            loss_adv_prior=sigmoid_cross_entropy(logit_prior, 1.0),
+            adversary_accuracy=0.5 * (accuracy(logit_latent < 0) + accuracy(logit_prior > 0)),
+            codes=encode)
+
     def train_step(self, data):
         x, label = unpack(data)
         with tf.GradientTape() as tape_ae, tf.GradientTape() as tape_disc:
-            encode = self.encode(x, training=True)
-            ae = self.decode(encode, training=True)
-            loss_ae = mean_squared_error(x, ae)
-            prior = keras.random.normal(tf.shape(encode), dtype=encode.dtype,
-                                        seed=self.seed_generator)
-            logit_latent = self.disc(encode, training=True)
-            logit_prior = self.disc(prior, training=True)
-            loss_adv_latent = sigmoid_cross_entropy(logit_latent, 0.0)
-            loss_adv_prior = sigmoid_cross_entropy(logit_prior, 1.0)
-            loss_ae_latent = sigmoid_cross_entropy(logit_latent, 1.0)
-            loss_ae_total = loss_ae + loss_ae_latent
-            loss_disc_total = loss_adv_prior + loss_adv_latent
+            out = self.forward(x, training=True)
+            loss_ae_total = out["loss_ae"] + out["loss_ae_latent"]
+            loss_disc_total = out["loss_adv_prior"] + out["loss_adv_latent"]
         minimize(self.optimizer_ae, tape_ae, loss_ae_total, self.ae_variables)
         minimize(self.optimizer_disc, tape_disc, loss_disc_total,
                  self.discriminator.trainable_variables)
-        self.train_latent_classifier(encode, label)
-        adversary_accuracy = 0.5 * (accuracy(logit_latent < 0) + accuracy(logit_prior > 0))
-        return self.report(loss_ae=loss_ae, loss_ae_latent=loss_ae_latent,
-                           loss_adv_latent=loss_adv_latent, loss_adv_prior=loss_adv_prior,
-                           adversary_accuracy=adversary_accuracy)
+        self.train_latent_classifier(out["codes"], label)
+        return self.report(**{name: out[name] for name in self.LOSSES})
 
 
 def sigmoid_cross_entropy(logits, label):

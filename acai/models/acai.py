@@ -53,29 +53,32 @@ class ACAI(AutoEncoder):
         """The critic's estimate of alpha for each image (float32)."""
         return tf.cast(self.critic(x, training=training), tf.float32)
 
-    def train_step(self, data):
-        x, label = unpack(data)
+    def forward(self, x, training=False):
         batch = tf.shape(x)[0]
         alpha = keras.random.uniform([batch, 1, 1, 1], seed=self.seed_generator)
         alpha = 0.5 - tf.abs(alpha - 0.5)  # U[0, 0.5]
+        encode = self.encode(x, training=training)
+        mix = tf.cast(alpha, encode.dtype)
+        encode_mix = mix * encode + (1 - mix) * encode[::-1]
+        # One decoder pass for the reconstructions and the mixes.
+        ae, decode_mix = tf.split(
+            self.decode(tf.concat([encode, encode_mix], 0), training=training), 2)
+        disc_mix = self.disc(decode_mix, training=training)
+        disc_real = self.disc(ae + self.reg * (x - ae), training=training)
+        return dict(loss_ae=mean_squared_error(x, ae),
+                    loss_ae_disc=tf.reduce_mean(tf.square(disc_mix)),
+                    loss_disc=tf.reduce_mean(tf.square(disc_mix - alpha[:, 0, 0, 0])),
+                    loss_disc_real=tf.reduce_mean(tf.square(disc_real)),
+                    codes=encode)
+
+    def train_step(self, data):
+        x, label = unpack(data)
         # Two tapes record the one forward pass: each loss is differentiated once.
         with tf.GradientTape() as tape_ae, tf.GradientTape() as tape_disc:
-            encode = self.encode(x, training=True)
-            mix = tf.cast(alpha, encode.dtype)
-            encode_mix = mix * encode + (1 - mix) * encode[::-1]
-            # One decoder pass for the reconstructions and the mixes.
-            ae, decode_mix = tf.split(
-                self.decode(tf.concat([encode, encode_mix], 0), training=True), 2)
-            loss_ae = mean_squared_error(x, ae)
-            disc_mix = self.disc(decode_mix, training=True)
-            disc_real = self.disc(ae + self.reg * (x - ae), training=True)
-            loss_disc = tf.reduce_mean(tf.square(disc_mix - alpha[:, 0, 0, 0]))
-            loss_disc_real = tf.reduce_mean(tf.square(disc_real))
-            loss_ae_disc = tf.reduce_mean(tf.square(disc_mix))
-            loss_ae_total = loss_ae + self.advweight * loss_ae_disc
-            loss_disc_total = loss_disc + loss_disc_real
+            out = self.forward(x, training=True)
+            loss_ae_total = out["loss_ae"] + self.advweight * out["loss_ae_disc"]
+            loss_disc_total = out["loss_disc"] + out["loss_disc_real"]
         minimize(self.optimizer_ae, tape_ae, loss_ae_total, self.ae_variables)
         minimize(self.optimizer_disc, tape_disc, loss_disc_total, self.critic.trainable_variables)
-        self.train_latent_classifier(encode, label)
-        return self.report(loss_ae=loss_ae, loss_ae_disc=loss_ae_disc,
-                           loss_disc=loss_disc, loss_disc_real=loss_disc_real)
+        self.train_latent_classifier(out["codes"], label)
+        return self.report(**{name: out[name] for name in self.LOSSES})

@@ -4,7 +4,7 @@ import keras
 import tensorflow as tf
 
 from acai.lib.autoencoder import AutoEncoder
-from acai.lib.model import mean_squared_error, minimize, unpack
+from acai.lib.model import mean_squared_error
 from acai.lib.params import Param
 
 
@@ -22,16 +22,11 @@ class Denoising(AutoEncoder):
                     "encoder's input in training ([-1, 1] pixel units).", lower_bound=0.0,
                     in_name=True),)
 
-    def train_step(self, data):
-        x, label = unpack(data)
+    def forward(self, x, training=False):
         x_noisy = x + keras.random.normal(tf.shape(x), stddev=self.noise, dtype=x.dtype,
                                           seed=self.seed_generator)
-        with tf.GradientTape() as tape:
-            # One encoder pass for the clean images (the probe's) and the noisy ones.
-            encode, encode_noisy = tf.split(
-                self.encode(tf.concat([x, x_noisy], 0), training=True), 2)
-            ae_noisy = self.decode(encode_noisy, training=True)
-            loss_ae = mean_squared_error(x, ae_noisy)
-        minimize(self.optimizer_ae, tape, loss_ae, self.ae_variables)
-        self.train_latent_classifier(encode, label)
-        return self.report(loss_ae=loss_ae)
+        # One encoder pass for the clean images (the probe's) and the noisy ones.
+        encode, encode_noisy = tf.split(
+            self.encode(tf.concat([x, x_noisy], 0), training=training), 2)
+        ae_noisy = self.decode(encode_noisy, training=training)
+        return dict(loss_ae=mean_squared_error(x, ae_noisy), codes=encode)

@@ -1,10 +1,9 @@
 """The autoencoder with dropout on its latent code: one of the paper's baselines."""
 
 import keras
-import tensorflow as tf
 
 from acai.lib.autoencoder import AutoEncoder
-from acai.lib.model import mean_squared_error, minimize, unpack
+from acai.lib.model import mean_squared_error
 from acai.lib.params import Param
 
 
@@ -36,12 +35,7 @@ class Dropout(AutoEncoder):
             return encode
         return keras.random.dropout(encode, rate=1 - self.dropout, seed=self.seed_generator)
 
-    def train_step(self, data):
-        x, label = unpack(data)
-        with tf.GradientTape() as tape:
-            encode = self.encode(x, training=True)
-            ae_dropped = self.decode(self.drop(encode), training=True)
-            loss_ae = mean_squared_error(x, ae_dropped)
-        minimize(self.optimizer_ae, tape, loss_ae, self.ae_variables)
-        self.train_latent_classifier(encode, label)
-        return self.report(loss_ae=loss_ae)
+    def forward(self, x, training=False):
+        encode = self.encode(x, training=training)
+        ae_dropped = self.decode(self.drop(encode), training=training)
+        return dict(loss_ae=mean_squared_error(x, ae_dropped), codes=encode)

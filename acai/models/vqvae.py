@@ -168,17 +168,21 @@ class VQVAE(AutoEncoder):
         logits = self.classifier(self.vector_quantize(self.encode(x))[2], training=False)
         return tf.argmax(logits, axis=-1)
 
+    def forward(self, x, training=False):
+        encode = self.encode(x, training=training)
+        vectors, index, code = self.vector_quantize(encode, training=training)
+        ae = tf.cast(self.decoder(code, training=training), tf.float32)
+        entries = tf.stop_gradient(self.quantizer.lookup(index))
+        return dict(loss_ae=mean_squared_error(x, ae),
+                    vqvae_loss=self.beta * mean_squared_error(vectors, entries),
+                    codes=code, vectors=vectors, index=index)
+
     def train_step(self, data):
         x, label = unpack(data)
         with tf.GradientTape() as tape:
-            encode = self.encode(x, training=True)
-            vectors, index, code = self.vector_quantize(encode, training=True)
-            ae = tf.cast(self.decoder(code, training=True), tf.float32)
-            loss_ae = mean_squared_error(x, ae)
-            entries = tf.stop_gradient(self.quantizer.lookup(index))
-            vqvae_loss = self.beta * mean_squared_error(vectors, entries)
-            loss_total = loss_ae + vqvae_loss
+            out = self.forward(x, training=True)
+            loss_total = out["loss_ae"] + out["vqvae_loss"]
         minimize(self.optimizer_ae, tape, loss_total, self.ae_variables)
-        self.quantizer.update(vectors, index)
-        self.train_latent_classifier(code, label)
-        return self.report(loss_ae=loss_ae, vqvae_loss=vqvae_loss)
+        self.quantizer.update(out["vectors"], out["index"])
+        self.train_latent_classifier(out["codes"], label)
+        return self.report(loss_ae=out["loss_ae"], vqvae_loss=out["vqvae_loss"])

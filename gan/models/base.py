@@ -148,6 +148,19 @@ class GAN(Model):
                     lambda: tf.constant(0.0))
         return self.report(loss_disc=loss_disc, d_real=d_real, d_fake=d_fake)
 
+    def test_step(self, data):
+        """The losses train_step reports, and D's mean output on real images and G(z),
+        on a batch neither network learns from: G and D in inference mode (batch norm's
+        moving statistics), no update, no power-iteration step."""
+        x, label = unpack(data)
+        label = label if self.conditional else None
+        fake = self.generate(self.sample_z(tf.shape(x)[0]), label, training=False)
+        real_output = self.disc(x, label, training=False)
+        fake_output = self.disc(fake, label, training=False)
+        return self.report(loss_disc=self.loss_disc(real_output, fake_output),
+                           loss_gen=self.loss_gen(fake_output),
+                           d_real=self.d_mean(real_output), d_fake=self.d_mean(fake_output))
+
     # --- Serving (acai.lib.export) ---------------------------------------------------
     def sample(self, count, seed=0, label=None):
         """G(z) for `count` z ~ N(0, I) (stateless: the same for one seed); a conditional
