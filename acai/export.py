@@ -10,6 +10,11 @@ precision the run trained in:
   VAEs, also     sample(count, seed) -> images, latent
   GANs           generate(z[, label]) -> images
 
+serving_default is reconstruct for an autoencoder, generate for a GAN.
+--format=tflite writes OUT/<name>.tflite instead, one TensorFlow Lite model per function
+of batches (encode, decode, reconstruct; sample's and interpolate's scalar inputs are
+not batches), at --tflite_batch images a call, each checked against TensorFlow.
+
 It is written beside OUT and renamed into place, so OUT is never half-written; an earlier
 export at OUT is replaced, any other folder is left alone.
 """
@@ -20,7 +25,8 @@ from absl import flags
 
 from acai import registry
 from acai.lib import cli
-from acai.lib.export import ExportError, check_export_dir, export, staging_check
+from acai.lib.export import (ExportError, check_export_dir, export, export_tflite,
+                             staging_check)
 
 FLAGS = flags.FLAGS
 
@@ -31,6 +37,11 @@ def define_flags():
     flags.DEFINE_string("export_dir", None, "Folder to write the SavedModel to; replaced if it "
                         "holds an earlier export.")
     flags.DEFINE_string("data_dir", None, "TFDS folder, if not the one of the run.")
+    flags.DEFINE_enum("format", "savedmodel", ["savedmodel", "tflite"], "savedmodel: one "
+                      "SavedModel with every signature; tflite: a TensorFlow Lite model per "
+                      "function of batches.")
+    flags.DEFINE_integer("tflite_batch", 1, "--format=tflite: the images of one call.",
+                         lower_bound=1)
 
 
 def main():
@@ -42,6 +53,12 @@ def main():
     check_export_dir(FLAGS.export_dir)
     staging_check(FLAGS.export_dir)
     model, _, _ = registry.load_run(FLAGS.run, FLAGS.data_dir)
+    if FLAGS.format == "tflite":
+        differences = export_tflite(model, FLAGS.export_dir, FLAGS.tflite_batch)
+        print(f"{FLAGS.export_dir}: TensorFlow Lite models, batch {FLAGS.tflite_batch}")
+        for name, difference in sorted(differences.items()):
+            print(f"  {name}.tflite (checked: within {difference:.2g} of TensorFlow)")
+        return
     lines = export(model, FLAGS.export_dir)
     print(f"{FLAGS.export_dir}: SavedModel with signatures")
     for line in lines:

@@ -45,6 +45,9 @@ for path, (inputs, outputs) in json.loads(sys.argv[1]).items():
     for signature, kwargs in feeds.items():
         for name, value in loaded.signatures[signature](**kwargs).items():
             result[f"{signature}.{name}"] = value.numpy()
+    default = "reconstruct" if "reconstruct" in feeds else "generate"
+    result["default.images"] = loaded.signatures["serving_default"](**feeds[default])[
+        "images"].numpy()
     if "reconstruct" in feeds:  # The functions are also attributes of the loaded object.
         result["attribute.images"] = loaded.reconstruct(feeds["reconstruct"]["images"])[
             "images"].numpy()
@@ -143,7 +146,8 @@ def exports(tmp_path_factory, lines32):
         model = build("dcgan", lines32, dict(lr=2e-4, **GAN))
         out = str(root / "out" / "dcgan")
         lines = export.export(model, out)
-        assert lines == ["generate(z: float32[?,16]) -> images: float32[?,32,32,1]"]
+        assert lines == ["generate(z: float32[?,16]) -> images: float32[?,32,32,1]",
+                         "serving_default(z: float32[?,16]) -> images: float32[?,32,32,1]"]
         result["dcgan"] = (model, None, out, "\n".join(lines))
     for name, process in processes.items():
         returncode, stdout, stderr = finish(process)
@@ -169,7 +173,10 @@ def test_loaded_in_a_fresh_process_it_gives_the_trained_models_outputs(exports, 
                   "dcgan": ["generate"], "dcgan_conditional": ["generate"]}
     for name, (model, _, out, _) in exports.items():
         got = dict(np.load(files[out][1]))
-        assert list(got.pop("signatures")) == signatures[name], name
+        assert list(got.pop("signatures")) == signatures[name] + ["serving_default"], name
+        # serving_default (TF Serving's, Keras TFSMLayer's) is reconstruct, or generate.
+        default = "reconstruct.images" if "reconstruct.images" in got else "generate.images"
+        np.testing.assert_array_equal(got.pop("default.images"), got[default])
         if "steps0.error" in got:
             assert "steps must be >= 1" in str(got.pop("steps0.error")), name
         if "label.error" in got:
@@ -298,3 +305,39 @@ def test_faults_are_one_line_and_a_non_zero_exit(tmp_path, exports):
                          "checkpoint yet")
     assert sum("gan.export: error:" in line for line in lines) == 1, lines
     assert not (tmp_path / "out").exists()
+
+
+def test_tflite_export_converts_and_runs_every_function_of_batches(exports, lines32,
+                                                                  tmp_path):
+    """acai-export --format=tflite: encode, decode, reconstruct (and a GAN's generate) as
+    TensorFlow Lite models at a fixed batch, which the TFLite interpreter runs to the
+    trained model's outputs."""
+    x = next(iter(lines32.test(2)))[0].numpy()
+    for name in ("baseline", "dcgan_conditional"):
+        if name not in exports:
+            continue
+        model, run_dir, _, _ = exports[name]
+        out = tmp_path / name
+        returncode, stdout, stderr = finish(python(
+            "-m", "acai.export", f"--run={run_dir}", f"--export_dir={out}",
+            "--format=tflite", "--tflite_batch=2"))
+        assert returncode == 0, stderr[-3000:]
+        expected = {"baseline": ["decode.tflite", "encode.tflite", "reconstruct.tflite"],
+                    "dcgan_conditional": ["generate.tflite"]}[name]
+        assert sorted(os.listdir(out)) == expected and "checked" in stdout
+        for file in expected:
+            runner = tf.lite.Interpreter(
+                model_path=str(out / file)).get_signature_runner()
+            if file == "generate.tflite":
+                z = np.random.default_rng(0).standard_normal((2, 16)).astype(np.float32)
+                label = np.array([3, 7], np.int64)
+                got = runner(z=z, label=label)["images"]
+                want = model.generate(z, label)
+            elif file == "decode.tflite":
+                latent = np.asarray(model.encode(x))
+                got, want = runner(latent=latent)["images"], model.decode(latent)
+            elif file == "encode.tflite":
+                got, want = runner(images=x)["latent"], model.encode(x)
+            else:
+                got, want = runner(images=x)["images"], model.ae(x)
+            np.testing.assert_allclose(got, np.asarray(want), atol=1e-5, err_msg=file)

@@ -10,13 +10,21 @@ It is written to a folder beside export_dir and renamed into place at the end, s
 export_dir is either the previous export (or nothing) or the complete new one; an
 existing export_dir that is not a SavedModel (or an empty folder) is never overwritten.
 Check it with `saved_model_cli show --all --dir OUT`; load it with
-`tf.saved_model.load(OUT)` (TensorFlow only: the toolkit is not needed).
+`tf.saved_model.load(OUT)` (TensorFlow only: the toolkit is not needed). Its
+`serving_default` signature is the model's SERVING_DEFAULT function (reconstruct for an
+autoencoder, generate for a GAN), what TF Serving and Keras' TFSMLayer call by default.
+
+`export_tflite(model, export_dir, batch)` writes instead one TensorFlow Lite model per
+serving function whose inputs are batches (OUT/<name>.tflite, at a fixed batch size:
+the decoder's upsampling has no TFLite kernel for a batch of unknown size), each run once
+by the TFLite interpreter and checked against TensorFlow before it is kept.
 """
 
 import os
 import shutil
 import tempfile
 
+import numpy as np
 import tensorflow as tf
 
 from acai.lib.run import RunError
@@ -47,7 +55,11 @@ def describe(signatures):
 
 
 def _is_saved_model(path):
-    return os.path.isfile(os.path.join(path, "saved_model.pb"))
+    """A SavedModel, or an earlier TFLite export (a folder of .tflite files only)."""
+    if os.path.isfile(os.path.join(path, "saved_model.pb")):
+        return True
+    names = os.listdir(path) if os.path.isdir(path) else []
+    return bool(names) and all(name.endswith(".tflite") for name in names)
 
 
 def check_export_dir(export_dir):
@@ -107,16 +119,8 @@ def export(model, export_dir):
     """
     check_export_dir(export_dir)
     functions = model.serving_functions()
-    signatures = {name: fn.get_concrete_function() for name, fn in functions.items()}
-    module = tf.Module()
-    for name, fn in functions.items():
-        setattr(module, name, fn)
-    # Only the variables the functions read (not the optimisers', nor a GAN's critic).
-    captured = {}
-    for concrete in signatures.values():
-        for variable in concrete.variables:
-            captured.setdefault(id(variable), variable)
-    module.model_variables = list(captured.values())
+    module, signatures = serving_module(functions)
+    signatures["serving_default"] = signatures[model.SERVING_DEFAULT]
     staging = _staging_dir(export_dir)
     try:
         tf.saved_model.save(module, staging, signatures=signatures)
@@ -124,6 +128,84 @@ def export(model, export_dir):
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return describe(signatures)
+
+
+def serving_module(functions):
+    """-> (a tf.Module holding the tf.functions and only the variables they read (not the
+    optimisers', nor a GAN's critic), {name: concrete function})."""
+    signatures = {name: fn.get_concrete_function() for name, fn in functions.items()}
+    module = tf.Module()
+    for name, fn in functions.items():
+        setattr(module, name, fn)
+    captured = {}
+    for concrete in signatures.values():
+        for variable in concrete.variables:
+            captured.setdefault(id(variable), variable)
+    module.model_variables = list(captured.values())
+    return module, signatures
+
+
+def batched_functions(model, batch):
+    """The serving functions whose inputs all have a batch axis, that axis fixed to
+    `batch`: {name: tf.function}."""
+    fixed = {}
+    for name, fn in model.serving_functions().items():
+        specs = fn.input_signature
+        if not all(s.shape.rank and s.shape[0] is None for s in specs):
+            continue  # interpolate's steps, sample's count: not batches.
+        specs = [tf.TensorSpec([batch] + s.shape.as_list()[1:], s.dtype, name=s.name)
+                 for s in specs]
+        fixed[name] = tf.function(fn.python_function, input_signature=specs)
+    return fixed
+
+
+def example_inputs(specs, seed=0):
+    """Random inputs for input specs: floats in [-1, 1], integers 0 (a class index)."""
+    rng = np.random.default_rng(seed)
+    return {s.name: (rng.uniform(-1, 1, s.shape.as_list()).astype(np.float32)
+                     if s.dtype.is_floating else np.zeros(s.shape.as_list(),
+                                                           s.dtype.as_numpy_dtype))
+            for s in specs}
+
+
+def export_tflite(model, export_dir, batch=1, tolerance=1e-4):
+    """Writes OUT/<name>.tflite for each serving function of batches, at `batch` images
+    a call; -> {name: the largest difference from TensorFlow's output on random inputs}.
+    A function that does not convert, or computes otherwise than TensorFlow, is an
+    ExportError."""
+    check_export_dir(export_dir)
+    functions = batched_functions(model, batch)
+    module, signatures = serving_module(functions)
+    staging = _staging_dir(export_dir)
+    differences = {}
+    try:
+        for name, concrete in signatures.items():
+            try:
+                blob = tf.lite.TFLiteConverter.from_concrete_functions(
+                    [concrete], module).convert()
+            except Exception as e:  # The converter's errors come in several types.
+                raise ExportError(f"{name} does not convert to TensorFlow Lite: "
+                                  f"{str(e).strip().splitlines()[-1][:300]}") from None
+            differences[name] = check_tflite(blob, concrete)
+            if not differences[name] <= tolerance:
+                raise ExportError(f"{name}.tflite computes otherwise than TensorFlow (up "
+                                  f"to {differences[name]:.3g} apart); not written")
+            with open(os.path.join(staging, f"{name}.tflite"), "wb") as f:
+                f.write(blob)
+        _publish(staging, export_dir)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return differences
+
+
+def check_tflite(blob, concrete):
+    """The largest difference between a TFLite model's outputs and the concrete
+    function's on random inputs."""
+    runner = tf.lite.Interpreter(model_content=blob).get_signature_runner()
+    inputs = example_inputs(concrete.structured_input_signature[0])
+    got = runner(**inputs)
+    want = concrete(**{k: tf.constant(v) for k, v in inputs.items()})
+    return max(float(np.max(np.abs(got[k] - want[k].numpy()))) for k in want)
 
 
 def staging_check(export_dir):

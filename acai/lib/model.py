@@ -140,6 +140,8 @@ class Model(keras.Model):
     # The optimiser `model.optimizer` names (what Keras' learning-rate callbacks move);
     # the others follow its learning rate in proportion (FollowLearningRate).
     MAIN_OPTIMIZER = "optimizer_ae"
+    # The serving function an export's serving_default signature is.
+    SERVING_DEFAULT = "reconstruct"
     PARAMS = (Param("lr", 1e-4, "Learning rate (Adam) of every optimiser.",
                     lower_bound=0.0),)
     # {preset parameter: {its value: {parameter: default}}}: a named setting (a paper's

@@ -25,6 +25,7 @@ class GAN(Model):
 
     LOSSES = ("loss_disc", "loss_gen", "d_real", "d_fake")
     MAIN_OPTIMIZER = "optimizer_gen"  # model.optimizer: learning-rate callbacks move it.
+    SERVING_DEFAULT = "generate"
     PARAMS = (
         Param("lr", 2e-4, "Learning rate (Adam) of both networks.", lower_bound=0.0),
         Param("z_dim", 100, "Size of the generator's N(0, I) input.", lower_bound=1,
