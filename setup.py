@@ -28,7 +28,12 @@ setup(
         # The animated GIFs of a run (acai/lib/summaries.py); the tests read images with it.
         "pillow",
     ],
-    extras_require={"test": ["pytest>=7", "pytest-xdist>=3"]},
+    extras_require={
+        # acai-export --format=onnx.
+        "onnx": ["tf2onnx>=1.17", "onnxruntime>=1.20"],
+        # The tests run the ONNX export too.
+        "test": ["pytest>=7", "pytest-xdist>=3", "tf2onnx>=1.17", "onnxruntime>=1.20"],
+    },
     entry_points={"console_scripts": [
         "acai-train = acai.train:run",
         "acai-export = acai.export:run",

@@ -5,15 +5,19 @@ SavedModel serves the model's own functions (acai.lib.export), in float32 whatev
 precision the run trained in:
 
   autoencoders   encode(images) -> latent (VAE: also log_variance), decode(latent) ->
-                 images, reconstruct(images) -> images, interpolate(image_a, image_b,
-                 steps) -> images, latent
+                 images, reconstruct(images) -> reconstructions, interpolate(image_a,
+                 image_b, steps) -> images, latent
   VAEs, also     sample(count, seed) -> images, latent
   GANs           generate(z[, label]) -> images
 
-serving_default is reconstruct for an autoencoder, generate for a GAN.
---format=tflite writes OUT/<name>.tflite instead, one TensorFlow Lite model per function
-of batches (encode, decode, reconstruct; sample's and interpolate's scalar inputs are
-not batches), at --tflite_batch images a call, each checked against TensorFlow.
+serving_default is reconstruct for an autoencoder, generate for a GAN. No output is named
+like an input.
+
+--format=onnx writes OUT/<name>.onnx instead, every function but a VAE's sample (tf2onnx
+and onnxruntime needed: pip install 'acai-toolkit[onnx]'); --format=tflite writes
+OUT/<name>.tflite for each function of batches (encode, decode, reconstruct, generate; not
+interpolate's nor sample's scalar inputs), at --tflite_batch images a call. Each file is
+run once and checked against TensorFlow before it is kept.
 
 It is written beside OUT and renamed into place, so OUT is never half-written; an earlier
 export at OUT is replaced, any other folder is left alone.
@@ -25,8 +29,8 @@ from absl import flags
 
 from acai import registry
 from acai.lib import cli
-from acai.lib.export import (ExportError, check_export_dir, export, export_tflite,
-                             staging_check)
+from acai.lib.export import (ONNX_OPSET, ExportError, check_export_dir, export,
+                             export_onnx, export_tflite, staging_check)
 
 FLAGS = flags.FLAGS
 
@@ -37,9 +41,10 @@ def define_flags():
     flags.DEFINE_string("export_dir", None, "Folder to write the SavedModel to; replaced if it "
                         "holds an earlier export.")
     flags.DEFINE_string("data_dir", None, "TFDS folder, if not the one of the run.")
-    flags.DEFINE_enum("format", "savedmodel", ["savedmodel", "tflite"], "savedmodel: one "
-                      "SavedModel with every signature; tflite: a TensorFlow Lite model per "
-                      "function of batches.")
+    flags.DEFINE_enum("format", "savedmodel", ["savedmodel", "tflite", "onnx"], "savedmodel: "
+                      "one SavedModel with every signature; tflite: a TensorFlow Lite model "
+                      "per function of batches; onnx: an ONNX model per function (needs "
+                      "tf2onnx and onnxruntime).")
     flags.DEFINE_integer("tflite_batch", 1, "--format=tflite: the images of one call.",
                          lower_bound=1)
 
@@ -53,11 +58,16 @@ def main():
     check_export_dir(FLAGS.export_dir)
     staging_check(FLAGS.export_dir)
     model, _, _ = registry.load_run(FLAGS.run, FLAGS.data_dir)
-    if FLAGS.format == "tflite":
-        differences = export_tflite(model, FLAGS.export_dir, FLAGS.tflite_batch)
-        print(f"{FLAGS.export_dir}: TensorFlow Lite models, batch {FLAGS.tflite_batch}")
+    if FLAGS.format in ("tflite", "onnx"):
+        if FLAGS.format == "tflite":
+            differences = export_tflite(model, FLAGS.export_dir, FLAGS.tflite_batch)
+            print(f"{FLAGS.export_dir}: TensorFlow Lite models, batch {FLAGS.tflite_batch}")
+        else:
+            differences = export_onnx(model, FLAGS.export_dir)
+            print(f"{FLAGS.export_dir}: ONNX models (opset {ONNX_OPSET})")
         for name, difference in sorted(differences.items()):
-            print(f"  {name}.tflite (checked: within {difference:.2g} of TensorFlow)")
+            print(f"  {name}.{FLAGS.format} (checked: within {difference:.2g} of "
+                  "TensorFlow)")
         return
     lines = export(model, FLAGS.export_dir)
     print(f"{FLAGS.export_dir}: SavedModel with signatures")

@@ -55,8 +55,9 @@ def test_legacy_runs_export(legacy, tmp_path):
     model, _, _ = registry.load_run(str(legacy / ACAI_RUN))
     export.export(model, str(tmp_path / "acai_export"))
     loaded = tf.saved_model.load(str(tmp_path / "acai_export"))
-    np.testing.assert_allclose(loaded.reconstruct(tf.constant(expected["images"]))["images"],
-                               expected["ae"], atol=1e-5)
+    np.testing.assert_allclose(
+        loaded.reconstruct(tf.constant(expected["images"]))["reconstructions"],
+        expected["ae"], atol=1e-5)
 
 
 @pytest.mark.slow

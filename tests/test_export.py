@@ -46,11 +46,11 @@ for path, (inputs, outputs) in json.loads(sys.argv[1]).items():
         for name, value in loaded.signatures[signature](**kwargs).items():
             result[f"{signature}.{name}"] = value.numpy()
     default = "reconstruct" if "reconstruct" in feeds else "generate"
-    result["default.images"] = loaded.signatures["serving_default"](**feeds[default])[
-        "images"].numpy()
+    result["default.images"] = list(loaded.signatures["serving_default"](
+        **feeds[default]).values())[0].numpy()
     if "reconstruct" in feeds:  # The functions are also attributes of the loaded object.
-        result["attribute.images"] = loaded.reconstruct(feeds["reconstruct"]["images"])[
-            "images"].numpy()
+        result["attribute.reconstructions"] = loaded.reconstruct(
+            feeds["reconstruct"]["images"])["reconstructions"].numpy()
         try:
             loaded.signatures["interpolate"](
                 **dict(feeds["interpolate"], steps=tf.constant(0)))
@@ -109,8 +109,8 @@ def expected_outputs(model, x, rng):
     path = lerp(codes[:1], codes[1:], steps)[0]
     expected = {"encode.latent": np.asarray(model.encode(x)),
                 "decode.images": np.asarray(model.decode(z)),
-                "reconstruct.images": np.asarray(model.ae(x)),
-                "attribute.images": np.asarray(model.ae(x)),
+                "reconstruct.reconstructions": np.asarray(model.ae(x)),
+                "attribute.reconstructions": np.asarray(model.ae(x)),
                 "interpolate.images": np.asarray(model.decode(path)),
                 "interpolate.latent": path}
     if isinstance(model, VAE):
@@ -175,7 +175,8 @@ def test_loaded_in_a_fresh_process_it_gives_the_trained_models_outputs(exports, 
         got = dict(np.load(files[out][1]))
         assert list(got.pop("signatures")) == signatures[name] + ["serving_default"], name
         # serving_default (TF Serving's, Keras TFSMLayer's) is reconstruct, or generate.
-        default = "reconstruct.images" if "reconstruct.images" in got else "generate.images"
+        default = ("reconstruct.reconstructions" if "reconstruct.reconstructions" in got
+                   else "generate.images")
         np.testing.assert_array_equal(got.pop("default.images"), got[default])
         if "steps0.error" in got:
             assert "steps must be >= 1" in str(got.pop("steps0.error")), name
@@ -227,7 +228,8 @@ def test_the_command_prints_and_saved_model_cli_shows_the_signatures(exports):
         shown[name] = {block.split("']")[0]: block
                        for block in stdout.split("signature_def['")[1:]}
     vae = shown["vae"]
-    assert {"encode", "decode", "reconstruct", "interpolate", "sample"} <= set(vae)
+    assert {"encode", "decode", "reconstruct", "interpolate", "sample",
+            "serving_default"} <= set(vae)
 
     def lists(block, kind, key, dtype, shape):
         part = block.split(f"{kind}['{key}'] tensor_info:")[1]
@@ -239,7 +241,10 @@ def test_the_command_prints_and_saved_model_cli_shows_the_signatures(exports):
     lists(vae["encode"], "outputs", "log_variance", "DT_FLOAT", "(-1, 2)")
     lists(vae["decode"], "inputs", "latent", "DT_FLOAT", "(-1, 2)")
     lists(vae["decode"], "outputs", "images", "DT_FLOAT", "(-1, 32, 32, 1)")
-    lists(vae["reconstruct"], "outputs", "images", "DT_FLOAT", "(-1, 32, 32, 1)")
+    lists(vae["reconstruct"], "inputs", "images", "DT_FLOAT", "(-1, 32, 32, 1)")
+    lists(vae["reconstruct"], "outputs", "reconstructions", "DT_FLOAT", "(-1, 32, 32, 1)")
+    lists(vae["serving_default"], "outputs", "reconstructions", "DT_FLOAT",
+          "(-1, 32, 32, 1)")
     lists(vae["interpolate"], "inputs", "image_a", "DT_FLOAT", "(32, 32, 1)")
     lists(vae["interpolate"], "inputs", "image_b", "DT_FLOAT", "(32, 32, 1)")
     lists(vae["interpolate"], "inputs", "steps", "DT_INT32", "()")
@@ -339,5 +344,51 @@ def test_tflite_export_converts_and_runs_every_function_of_batches(exports, line
             elif file == "encode.tflite":
                 got, want = runner(images=x)["latent"], model.encode(x)
             else:
-                got, want = runner(images=x)["images"], model.ae(x)
+                got, want = runner(images=x)["reconstructions"], model.ae(x)
             np.testing.assert_allclose(got, np.asarray(want), atol=1e-5, err_msg=file)
+
+
+def test_onnx_export_converts_and_runs_every_function(exports, lines32, tmp_path):
+    """acai-export --format=onnx: every serving function (a VAE's sample aside: its
+    seeded draws have no ONNX operator) as an ONNX model that onnxruntime runs to the
+    trained model's outputs; no output is named like an input."""
+    ort = pytest.importorskip("onnxruntime", reason="the optional onnx extra: "
+                              "pip install 'acai-toolkit[onnx]'")
+    pytest.importorskip("tf2onnx", reason="the optional onnx extra")
+    x = next(iter(lines32.test(3)))[0].numpy()
+    expected = {"baseline": ["decode", "encode", "interpolate", "reconstruct"],
+                "vae": ["decode", "encode", "interpolate", "reconstruct"],
+                "dcgan_conditional": ["generate"]}
+    for name, files in expected.items():
+        if name not in exports:
+            continue
+        model, run_dir, _, _ = exports[name]
+        out = tmp_path / name
+        returncode, stdout, stderr = finish(python(
+            "-m", "acai.export", f"--run={run_dir}", f"--export_dir={out}", "--format=onnx"))
+        assert returncode == 0, stderr[-3000:]
+        assert sorted(os.listdir(out)) == [f"{file}.onnx" for file in files], stdout
+        for file in files:
+            session = ort.InferenceSession(str(out / f"{file}.onnx"),
+                                           providers=["CPUExecutionProvider"])
+            inputs = {i.name for i in session.get_inputs()}
+            outputs = [o.name for o in session.get_outputs()]
+            assert not inputs & set(outputs), (file, inputs, outputs)
+            if file == "generate":
+                z = np.random.default_rng(0).standard_normal((3, 16)).astype(np.float32)
+                label = np.array([1, 3, 7], np.int64)
+                feeds, want = dict(z=z, label=label), [model.generate(z, label)]
+            elif file == "encode":
+                feeds, want = dict(images=x), [model.encode(x)]
+            elif file == "decode":
+                latent = np.asarray(model.encode(x))
+                feeds, want = dict(latent=latent), [model.decode(latent)]
+            elif file == "reconstruct":
+                feeds, want = dict(images=x), [model.ae(x)]
+            else:
+                feeds = dict(image_a=x[0], image_b=x[1], steps=np.array(5, np.int32))
+                images, path = model.interpolate(x[0], x[1], 5)
+                want = [images, path]
+            got = session.run(None, feeds)
+            for g, w in zip(got, want):
+                np.testing.assert_allclose(g, np.asarray(w), atol=1e-5, err_msg=file)

@@ -170,9 +170,11 @@ class AutoEncoder(Model):
 
           encode(images [N, H, W, C])        -> latent [N, *latent_shape]
           decode(latent [N, *latent_shape])  -> images [N, H, W, C]
-          reconstruct(images [N, H, W, C])   -> images [N, H, W, C]
+          reconstruct(images [N, H, W, C])   -> reconstructions [N, H, W, C]
           interpolate(image_a, image_b [H, W, C], steps int32 >= 1)
                                              -> images [steps, H, W, C], latent [steps, ...]
+
+        No output is named like an input (ONNX converters require it).
         """
         images_spec, latent_spec, image_spec, scalar = self.serving_specs()
 
@@ -186,7 +188,7 @@ class AutoEncoder(Model):
 
         @tf.function(input_signature=[images_spec])
         def reconstruct(images):
-            return {"images": f32(self.ae(images, training=False))}
+            return {"reconstructions": f32(self.ae(images, training=False))}
 
         @tf.function(input_signature=[image_spec("image_a"), image_spec("image_b"),
                                       scalar("steps")])

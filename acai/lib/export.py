@@ -14,6 +14,11 @@ Check it with `saved_model_cli show --all --dir OUT`; load it with
 `serving_default` signature is the model's SERVING_DEFAULT function (reconstruct for an
 autoencoder, generate for a GAN), what TF Serving and Keras' TFSMLayer call by default.
 
+`export_onnx(model, export_dir)` writes OUT/<name>.onnx for every serving function but
+a VAE's `sample` (its seeded random draws have no ONNX operator), each run once by
+onnxruntime and checked against TensorFlow; it needs the optional tf2onnx and
+onnxruntime (`pip install 'acai-toolkit[onnx]'`).
+
 `export_tflite(model, export_dir, batch)` writes instead one TensorFlow Lite model per
 serving function whose inputs are batches (OUT/<name>.tflite, at a fixed batch size:
 the decoder's upsampling has no TFLite kernel for a batch of unknown size), each run once
@@ -55,11 +60,12 @@ def describe(signatures):
 
 
 def _is_saved_model(path):
-    """A SavedModel, or an earlier TFLite export (a folder of .tflite files only)."""
+    """A SavedModel, or an earlier TFLite or ONNX export (a folder of .tflite or .onnx
+    files only)."""
     if os.path.isfile(os.path.join(path, "saved_model.pb")):
         return True
     names = os.listdir(path) if os.path.isdir(path) else []
-    return bool(names) and all(name.endswith(".tflite") for name in names)
+    return bool(names) and all(name.endswith((".tflite", ".onnx")) for name in names)
 
 
 def check_export_dir(export_dir):
@@ -153,18 +159,17 @@ def batched_functions(model, batch):
         specs = fn.input_signature
         if not all(s.shape.rank and s.shape[0] is None for s in specs):
             continue  # interpolate's steps, sample's count: not batches.
-        specs = [tf.TensorSpec([batch] + s.shape.as_list()[1:], s.dtype, name=s.name)
-                 for s in specs]
-        fixed[name] = tf.function(fn.python_function, input_signature=specs)
+        fixed[name] = tf.function(fn.python_function, input_signature=batch_of(specs, batch))
     return fixed
 
 
 def example_inputs(specs, seed=0):
-    """Random inputs for input specs: floats in [-1, 1], integers 0 (a class index)."""
+    """Random inputs for input specs of known shape: floats in [-1, 1], integers 3 (a
+    class index, interpolate's steps)."""
     rng = np.random.default_rng(seed)
     return {s.name: (rng.uniform(-1, 1, s.shape.as_list()).astype(np.float32)
-                     if s.dtype.is_floating else np.zeros(s.shape.as_list(),
-                                                           s.dtype.as_numpy_dtype))
+                     if s.dtype.is_floating else np.full(s.shape.as_list(), 3,
+                                                         s.dtype.as_numpy_dtype))
             for s in specs}
 
 
@@ -196,6 +201,58 @@ def export_tflite(model, export_dir, batch=1, tolerance=1e-4):
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return differences
+
+
+# Serving functions ONNX has no operators for (stateless random draws).
+NOT_ONNX = ("sample",)
+ONNX_OPSET = 17
+
+
+def export_onnx(model, export_dir, tolerance=1e-5):
+    """Writes OUT/<name>.onnx for each serving function but NOT_ONNX; -> {name: the
+    largest difference from TensorFlow's output on random inputs (a batch of 2)}. A
+    function that does not convert, or computes otherwise, is an ExportError."""
+    try:
+        import onnxruntime
+        import tf2onnx
+    except ImportError as e:
+        raise ExportError(f"--format=onnx needs tf2onnx and onnxruntime ({e}): "
+                          "pip install 'acai-toolkit[onnx]'") from None
+    check_export_dir(export_dir)
+    functions = {name: fn for name, fn in model.serving_functions().items()
+                 if name not in NOT_ONNX}
+    staging = _staging_dir(export_dir)
+    differences = {}
+    try:
+        for name, fn in functions.items():
+            path = os.path.join(staging, f"{name}.onnx")
+            try:
+                tf2onnx.convert.from_function(fn, input_signature=fn.input_signature,
+                                              opset=ONNX_OPSET, output_path=path)
+                session = onnxruntime.InferenceSession(
+                    path, providers=["CPUExecutionProvider"])
+            except Exception as e:  # The converter's errors come in several types.
+                raise ExportError(f"{name} does not convert to ONNX: "
+                                  f"{str(e).strip().splitlines()[-1][:300]}") from None
+            inputs = example_inputs(batch_of(fn.input_signature, 2))
+            got = dict(zip([o.name for o in session.get_outputs()],
+                           session.run(None, inputs)))
+            want = fn(**{k: tf.constant(v) for k, v in inputs.items()})
+            differences[name] = max(float(np.max(np.abs(got[k] - want[k].numpy())))
+                                    for k in want)
+            if not differences[name] <= tolerance:
+                raise ExportError(f"{name}.onnx computes otherwise than TensorFlow (up to "
+                                  f"{differences[name]:.3g} apart); not written")
+        _publish(staging, export_dir)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return differences
+
+
+def batch_of(specs, batch):
+    """Input specs with an unknown batch axis set to `batch`."""
+    return [tf.TensorSpec([batch] + s.shape.as_list()[1:], s.dtype, name=s.name)
+            if s.shape.rank and s.shape[0] is None else s for s in specs]
 
 
 def check_tflite(blob, concrete):
