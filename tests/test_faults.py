@@ -75,6 +75,8 @@ def test_sigterm_writes_a_checkpoint_and_the_same_command_resumes(tmp_path):
         latest, "model/optimizer_ae/_iterations/.ATTRIBUTES/VARIABLE_VALUE")
     assert steps == 2048 // 32
     assert [entry["kimg"] for entry in read_metrics(str(run_dir))] == [2]
+    # The report that followed made the interrupted checkpoint unnecessary: it is gone.
+    assert not glob.glob(str(run_dir / "ckpt" / "interrupted-*"))
 
 
 @pytest.mark.slow

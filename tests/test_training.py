@@ -85,7 +85,8 @@ def test_restart_with_another_configuration_is_refused(tmp_path):
 def test_non_finite_loss_stops_with_a_clear_message(tmp_path, lines32):
     model = Baseline((32, 32, 1), 10, lr=1e6, **SMALL)  # Diverges at once.
     run = make_run(tmp_path, model)
-    with pytest.raises(RunError, match=r"loss_ae.* not finite at kimg=1"):
+    with pytest.raises(RunError, match=r"loss_ae.* not finite at kimg=1; no checkpoint was "
+                       r"written: lower the learning rate"):
         train_in(model, lines32, run, batch=32, total_kimg=2, report_kimg=1,
                        verbose=False)
     assert not glob.glob(os.path.join(run.checkpoint_dir, "ckpt-*"))

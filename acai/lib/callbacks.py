@@ -101,9 +101,11 @@ class StopOnNonFinite(keras.callbacks.Callback):
         bad = [name for name, value in (logs or {}).items()
                if isinstance(value, (int, float)) and not math.isfinite(value)]
         if bad:
+            kept = (f"the last good checkpoint (kimg={kimg_text(self.counter.start_nimg)}) "
+                    "is kept" if self.counter.start_nimg else
+                    "no checkpoint was written: lower the learning rate and start again")
             raise RunError(f"{', '.join(bad)} is not finite at "
-                           f"kimg={kimg_text(int(self.counter.nimg))}; the last good "
-                           f"checkpoint (kimg={kimg_text(self.counter.start_nimg)}) is kept")
+                           f"kimg={kimg_text(int(self.counter.nimg))}; {kept}")
 
 
 class Evaluate(keras.callbacks.Callback):

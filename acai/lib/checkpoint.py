@@ -157,7 +157,15 @@ class Writer:
         self.last = None
 
     def save_report(self, kimg):
+        """Saves ckpt-<kimg>, then removes the interrupted-* checkpoints it supersedes
+        (the state file now lists the reports only)."""
         self.last = self.reports.save(checkpoint_number=kimg)
+        directory = os.path.dirname(self.last)
+        for index in glob.glob(os.path.join(directory, "interrupted-*.index")):
+            prefix = index[:-len(".index")]
+            if images_seen(prefix) <= kimg << 10:
+                for path in glob.glob(prefix + ".*"):
+                    os.remove(path)
         return self.last
 
     def save_interrupted(self, nimg):

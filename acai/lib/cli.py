@@ -77,7 +77,8 @@ def run(main, prog, define=None):
 
     def absl_main(argv):
         if len(argv) > 1:
-            raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
+            sys.exit(f"{prog}: error: unexpected arguments: {' '.join(argv[1:])} (flags "
+                     "are --name=value; --help lists them)")
         guarded(main, prog)
 
     try:

@@ -25,6 +25,7 @@ the decoder's upsampling has no TFLite kernel for a batch of unknown size), each
 by the TFLite interpreter and checked against TensorFlow before it is kept.
 """
 
+import glob
 import os
 import shutil
 import tempfile
@@ -84,16 +85,36 @@ def _staging_dir(export_dir):
     parent = os.path.dirname(os.path.abspath(export_dir))
     if os.path.lexists(parent) and not os.path.isdir(parent):
         raise ExportError(f"cannot write to {parent}: not a folder")
+    name = os.path.basename(os.path.abspath(export_dir))
     try:
         os.makedirs(parent, exist_ok=True)
-        staging = tempfile.mkdtemp(
-            prefix=f".{os.path.basename(os.path.abspath(export_dir))}.tmp-", dir=parent)
+        remove_stale_staging(parent, name)
+        staging = tempfile.mkdtemp(prefix=f".{name}.tmp-{os.getpid()}-", dir=parent)
     except OSError as e:
         raise ExportError(f"cannot write to {parent}: {e.strerror}")
     umask = os.umask(0o022)
     os.umask(umask)
     os.chmod(staging, 0o777 & ~umask)  # mkdtemp's folder is private; an export is not.
     return staging
+
+
+def remove_stale_staging(parent, name):
+    """Removes the staging folders of exports to `name` whose process has ended (a
+    killed export's); those of a running export are left to it."""
+    for path in glob.glob(os.path.join(parent, f".{name}.tmp-*")):
+        pid = os.path.basename(path)[len(f".{name}.tmp-"):].split("-")[0]
+        if pid.isdigit() and not process_alive(int(pid)):
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def process_alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # Alive, but another user's.
+        return True
+    return True
 
 
 def _publish(staging, export_dir):

@@ -12,6 +12,7 @@ declarations (flags.training), and the constructor receives the concrete values:
 
 import dataclasses
 import math
+import numbers
 from typing import Any, Optional
 
 
@@ -61,6 +62,10 @@ class Param:
     def check(self, value):
         """Raises ValueError (one line) if `value` is out of bounds or not finite."""
         if self.kind in ("integer", "float") and value is not None:
+            if isinstance(value, bool) or not isinstance(value, numbers.Real):
+                raise ValueError(f"{self.name}={value!r} must be a number")
+            if self.kind == "integer" and value != int(value):
+                raise ValueError(f"{self.name}={value!r} must be an integer")
             if not math.isfinite(value):
                 raise ValueError(f"{self.name}={value} must be a finite number")
             if self.lower_bound is not None and value < self.lower_bound:

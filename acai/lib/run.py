@@ -171,6 +171,7 @@ class Run:
                     raise RunError(f"{self.path} was started with another configuration "
                                    f"({diff}); use another --train_dir or the same flags")
             save_config(self.config, self.config_path)
+            read_metrics(self.path)  # A damaged report line stops the run before it trains.
         except BaseException:  # Refused: the run is not ours to keep.
             self.unlock()
             raise
@@ -203,6 +204,9 @@ def read_metrics(run_dir):
             entry = json.loads(line)
             if not isinstance(entry, dict) or "kimg" not in entry:
                 raise ValueError("no kimg")
+            if isinstance(entry["kimg"], bool) or not isinstance(entry["kimg"],
+                                                                  (int, float)):
+                raise ValueError(f"kimg is {entry['kimg']!r}, not a number")
         except ValueError as e:
             if index < len(lines) - 1:
                 raise RunError(f"{path} is damaged at line {number} ({e}): repair or "
@@ -222,7 +226,10 @@ def load_config(run_dir):
         raise RunError(f"no run at {run_dir}: {path} not found")
     try:
         with open(path) as f:
-            return json.load(f)
+            config = json.load(f)
+        if not isinstance(config, dict):
+            raise ValueError(f"it holds a JSON {type(config).__name__}, not an object")
+        return config
     except ValueError as e:
         remedy = ("delete it, and the next start of the run recovers it from the copy its "
                   "checkpoints carry" if checkpoint.saved_config(os.path.join(run_dir, "ckpt"))
@@ -264,6 +271,8 @@ def load_run(run_dir, model_class, data_dir=None, policy="float32", config=None)
     keras.mixed_precision.set_global_policy(policy)
     try:
         model = model_class(config["model"]).create(spec, config)
+    except (TypeError, ValueError) as e:  # A value of the wrong type or out of bounds.
+        raise RunError(f"{os.path.join(run_dir, 'config.json')}: {e}") from None
     finally:
         keras.mixed_precision.set_global_policy(previous)
     checkpoint.restore_model(model, run_dir)

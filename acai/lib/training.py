@@ -125,7 +125,10 @@ def _train(model, spec, run, stop, *, evaluate, verbose, callbacks):
                 break
     finally:
         summaries.close()
-    if stop.signum:
+    if stop.signum and int(nimg) >= total:
+        logging.warning("%s came during the last report, which is written: %s is done",
+                        signal.Signals(stop.signum).name, run.path)
+    elif stop.signum:
         raise Interrupted(f"stopped by {signal.Signals(stop.signum).name} at "
                           f"kimg={kimg_text(int(nimg))}; checkpoint {saver.last} "
                           "written; the same command resumes", stop.signum)

@@ -46,6 +46,9 @@ def builder_of(name, tfds_name, data_dir):
     except tfds.core.registered.DatasetNotFoundError:
         raise ValueError(f"unknown TFDS dataset {tfds_name!r} in {name!r} "
                          "(tfds.list_builders() lists the valid names)") from None
+    except AssertionError as e:  # TFDS' word for a version it does not have.
+        reason = str(e).split(": ", 1)[-1] if ": " in str(e) else str(e)
+        raise ValueError(f"dataset {name!r}: {reason}") from None
 
 
 def check_prepared(name, builder, split):

@@ -1,0 +1,116 @@
+"""Hostile inputs that used to go wrong: each does the damage itself and checks the one
+line (naming the file or resource) or the recovery."""
+
+import json
+import os
+import signal
+import threading
+
+import keras
+import pytest
+
+from acai import registry
+from acai.lib import data, export
+from acai.lib.run import RunError, load_config, read_metrics
+from conftest import SMALL, TINY, error_line, run_module, train_in
+
+
+def baseline_run(tmp_path, lines32, **settings):
+    model = registry.build("baseline", lines32, dict(SMALL, lr=1e-3))
+    run = registry.new_run(model, lines32, str(tmp_path))
+    train_in(model, lines32, run, batch=32, seed=0, report_kimg=1, **settings)
+    return model, run
+
+
+@pytest.mark.parametrize("text", ["[1, 2]", "null", '"acai"'])
+def test_a_config_that_is_not_an_object_is_one_line_naming_it(tmp_path, text):
+    (tmp_path / "config.json").write_text(text)
+    with pytest.raises(RunError, match=r"config.json is damaged \(it holds a JSON \w+, not "
+                                       r"an object\)"):
+        load_config(str(tmp_path))
+
+
+def test_a_config_value_of_the_wrong_type_is_one_line_naming_the_file(tmp_path, lines32):
+    _, run = baseline_run(tmp_path, lines32, total_kimg=1)
+    config = json.loads(open(run.config_path).read())
+    for name, value, says in (("depth", "8", "depth='8' must be a number"),
+                              ("depth", 8.5, "depth=8.5 must be an integer")):
+        with open(run.config_path, "w") as f:
+            json.dump(dict(config, **{name: value}), f)
+        with pytest.raises(RunError, match=rf"{run.path}/config.json: {says}"):
+            registry.load_run(run.path)
+
+
+def test_a_metrics_line_whose_kimg_is_not_a_number_stops_before_training(tmp_path,
+                                                                         lines32):
+    model, run = baseline_run(tmp_path, lines32, total_kimg=1)
+    good = open(run.metrics_path).read()
+    with open(run.metrics_path, "w") as f:
+        f.write(good.replace('"kimg": 1', '"kimg": "1"') + good.replace('"kimg": 1',
+                                                                           '"kimg": 2'))
+    with pytest.raises(RunError, match=r"metrics.jsonl is damaged at line 1 \(kimg is '1', "
+                                       r"not a number\)"):
+        train_in(model, lines32, run, batch=32, seed=0, report_kimg=1, total_kimg=3)
+    assert int(model.optimizer_ae.iterations) == 1024 // 32  # Nothing more trained.
+    with open(run.metrics_path, "w") as f:  # The last line: dropped, as a torn write.
+        f.write(good + good.replace('"kimg": 1', '"kimg": null'))
+    assert [entry["kimg"] for entry in read_metrics(run.path)] == [1]
+
+
+def test_a_tfds_version_that_is_not_there_is_one_line(tmp_path):
+    with pytest.raises(ValueError, match=r"dataset 'tfds:mnist:9.9.9': .*9\.9\.9.*only"):
+        data.get_dataset("tfds:mnist:9.9.9", str(tmp_path))
+
+
+def test_a_nan_at_the_first_report_says_no_checkpoint_was_written(tmp_path, lines32):
+    model = registry.build("baseline", lines32, dict(SMALL, lr=1e9))
+    run = registry.new_run(model, lines32, str(tmp_path))
+    with pytest.raises(RunError, match="no checkpoint was written") as caught:
+        train_in(model, lines32, run, batch=32, seed=0, report_kimg=1, total_kimg=2)
+    assert "kimg=0" not in str(caught.value)
+
+
+class SignalAfterLastReport(keras.callbacks.Callback):
+    """A user's callback that sends this process SIGTERM as the last report ends (after
+    the run's own callbacks: its checkpoint is written)."""
+
+    def __init__(self, epochs):
+        super().__init__()
+        self.epochs = epochs
+
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch == self.epochs - 1:
+            os.kill(os.getpid(), signal.SIGTERM)
+
+
+@pytest.mark.skipif(threading.current_thread() is not threading.main_thread(),
+                    reason="signal handlers are installed from the main thread only")
+def test_sigterm_during_the_last_report_leaves_a_done_run(tmp_path, lines32):
+    model = registry.build("baseline", lines32, dict(SMALL, lr=1e-3))
+    run = registry.new_run(model, lines32, str(tmp_path))
+    scalars = train_in(model, lines32, run, batch=32, seed=0, report_kimg=1, total_kimg=2,
+                       callbacks=[SignalAfterLastReport(2)])  # No Interrupted: it is done.
+    assert "loss_ae" in scalars
+    assert [entry["kimg"] for entry in read_metrics(run.path)] == [1, 2]
+    assert train_in(model, lines32, run, batch=32, seed=0, report_kimg=1,
+                    total_kimg=2) == {}
+
+
+def test_a_killed_exports_staging_folder_is_removed_by_the_next(tmp_path, lines32):
+    model = registry.build("baseline", lines32, SMALL)
+    stale = tmp_path / ".out.tmp-999999999-abc"  # A process that cannot exist.
+    live = tmp_path / f".out.tmp-{os.getpid()}-def"  # An export still running.
+    for folder in (stale, live):
+        folder.mkdir()
+        (folder / "saved_model.pb").write_bytes(b"half")
+    export.export(model, str(tmp_path / "out"))
+    assert not stale.exists() and live.exists()
+    assert (tmp_path / "out" / "saved_model.pb").exists()
+
+
+@pytest.mark.slow
+def test_a_stray_argument_is_one_line_not_the_whole_help(tmp_path):
+    result = run_module("acai.train", *TINY, f"--train_dir={tmp_path}", "stray")
+    line = error_line(result)
+    assert "unexpected arguments: stray" in line and "--help" in line
+    assert len(result.stderr.strip().splitlines()) < 10 and "--model" not in result.stderr
