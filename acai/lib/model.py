@@ -9,7 +9,12 @@ acai.lib.params), says which optimiser updates which variables
     model.compile()                       # its Adams; loss scaling under float16
     model.fit(dataset, epochs=4, steps_per_epoch=256, callbacks=[...])
 
-`train_step` takes a batch of images in [-1, 1], or (images, labels).
+`train_step` takes a batch of images in [-1, 1], or (images, labels); `test_step` reports
+the same losses without updating anything (`evaluate`, `fit(validation_data=...)`).
+Every model class is registered for Keras serialisation, and `compile` records its
+optimisers, so `model.save("m.keras")` / `keras.models.load_model` round-trip them;
+`model.optimizer` is the main optimiser, which Keras' learning-rate callbacks move and
+the others follow (FollowLearningRate).
 """
 
 import keras
@@ -133,6 +138,8 @@ class Model(keras.Model):
       LOSSES: the losses its train_step reports, in order.
       PARAMS: its hyperparameters (acai.lib.params.Param), beyond its bases'.
       PRESETS: named settings that give some parameters their defaults.
+      MAIN_OPTIMIZER: the optimiser `model.optimizer` is (default optimizer_ae).
+      SERVING_DEFAULT: the serving function an export's serving_default is.
     """
 
     NAME = "Model"
