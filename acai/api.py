@@ -21,6 +21,7 @@ Models are keras.Models: `model.fit`, `model.summary()`, Keras callbacks all app
 
 from acai import registry
 from acai.lib import data, training
+from acai.lib.run import SETTINGS
 from acai.lib.summaries import grid_figure, grid_of, to_uint8
 
 MODELS = registry.MODELS
@@ -48,8 +49,9 @@ def dataset(name, data_dir=None, classes=None):
     return data.get_dataset(name, data_dir, classes)
 
 
-def train(model, dataset_name, train_dir, *, total_kimg, report_kimg=64, batch=64,
-          seed=None, classes=None, data_dir=None, callbacks=(), verbose=None):
+def train(model, dataset_name, train_dir, *, total_kimg,
+          report_kimg=SETTINGS["report_kimg"], batch=SETTINGS["batch"], seed=None,
+          classes=None, data_dir=None, callbacks=(), verbose=None):
     """Trains `model` in a run folder, as acai-train does: reports, image grids,
     metrics.jsonl, checkpoints and resume, every `report_kimg`, until `total_kimg`.
 

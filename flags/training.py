@@ -15,6 +15,7 @@ import sys
 from absl import flags
 
 from acai.lib.params import declared
+from acai.lib.run import SETTINGS
 from acai.lib.device import PRECISIONS, STRATEGIES
 
 FLAGS = flags.FLAGS
@@ -39,11 +40,11 @@ def define_run_flags(models, default_model):
                         "TFDS_DATA_DIR or ~/tensorflow_datasets).")
     flags.DEFINE_list("classes", [], "Keep only these classes (names or indices), "
                       "e.g. --classes=horse,bird.")
-    flags.DEFINE_integer("batch", 64, "Batch size (global: split between the replicas).",
+    flags.DEFINE_integer("batch", SETTINGS["batch"], "Batch size (global: split between the replicas).",
                          lower_bound=1)
     flags.DEFINE_integer("total_kimg", 1 << 14, "Training duration in kimg (1024 "
                          "images).", lower_bound=1)
-    flags.DEFINE_integer("report_kimg", 1 << 6, "Report, evaluate and checkpoint every "
+    flags.DEFINE_integer("report_kimg", SETTINGS["report_kimg"], "Report, evaluate and checkpoint every "
                          "this many kimg.", lower_bound=1)
     flags.DEFINE_integer("seed", None, "Random seed; also makes TensorFlow's ops "
                          "deterministic, so that a run repeats (default: a random run).")

@@ -151,7 +151,7 @@ class VAE(AutoEncoder):
             loss_vae = -out["elbo"]
         minimize(self.optimizer_ae, tape, loss_vae, self.ae_variables)
         self.train_latent_classifier(out["codes"], label)
-        return self.report(loss_kl=out["loss_kl"], loss_ll=out["loss_ll"], elbo=out["elbo"])
+        return self.report(**self.losses_of(out))
 
     # --- Beyond the autoencoder: sampling, and serving both --------------------------
     def sample(self, count, seed=0):

@@ -141,14 +141,18 @@ class AutoEncoder(Model):
             out = self.forward(x, training=True)
         minimize(self.optimizer_ae, tape, out["loss_ae"], self.ae_variables)
         self.train_latent_classifier(out["codes"], label)
-        return self.report(loss_ae=out["loss_ae"])
+        return self.report(**self.losses_of(out))
+
+    def losses_of(self, out):
+        """The losses of LOSSES in a `forward` result: what a step reports."""
+        return {name: out[name] for name in self.LOSSES}
 
     def test_step(self, data):
         """The losses train_step reports (and the probe's), on a batch it does not learn
         from: no optimiser, moving statistic or codebook is updated."""
         x, label = unpack(data)
         out = self.forward(x, training=False)
-        losses = {name: out[name] for name in self.LOSSES}
+        losses = self.losses_of(out)
         if self.classifier is not None and label is not None:
             losses["classify_latent"] = self.latent_classifier_loss(out["codes"], label)
         return self.report(**losses)

@@ -33,6 +33,7 @@ import tempfile
 import numpy as np
 import tensorflow as tf
 
+from acai.lib.files import current_umask
 from acai.lib.run import RunError
 
 
@@ -60,7 +61,7 @@ def describe(signatures):
     return lines
 
 
-def _is_saved_model(path):
+def _is_export(path):
     """A SavedModel, or an earlier TFLite or ONNX export (a folder of .tflite or .onnx
     files only)."""
     if os.path.isfile(os.path.join(path, "saved_model.pb")):
@@ -73,7 +74,7 @@ def check_export_dir(export_dir):
     """Raises ExportError if export_dir cannot take an export: an existing file, or a
     folder that holds something other than a SavedModel."""
     if os.path.isdir(export_dir):
-        if os.listdir(export_dir) and not _is_saved_model(export_dir):
+        if os.listdir(export_dir) and not _is_export(export_dir):
             raise ExportError(f"{export_dir} exists and is not a SavedModel; not "
                               "overwriting it (remove it or choose another --export_dir)")
     elif os.path.lexists(export_dir):
@@ -92,9 +93,8 @@ def _staging_dir(export_dir):
         staging = tempfile.mkdtemp(prefix=f".{name}.tmp-{os.getpid()}-", dir=parent)
     except OSError as e:
         raise ExportError(f"cannot write to {parent}: {e.strerror}")
-    umask = os.umask(0o022)
-    os.umask(umask)
-    os.chmod(staging, 0o777 & ~umask)  # mkdtemp's folder is private; an export is not.
+    # mkdtemp's folder is private; an export is not.
+    os.chmod(staging, 0o777 & ~current_umask())
     return staging
 
 
@@ -201,27 +201,18 @@ def export_tflite(model, export_dir, batch=1, tolerance=1e-4):
     ExportError."""
     check_export_dir(export_dir)
     functions = batched_functions(model, batch)
-    module, signatures = serving_module(functions)
-    staging = _staging_dir(export_dir)
-    differences = {}
-    try:
-        for name, concrete in signatures.items():
-            try:
-                blob = tf.lite.TFLiteConverter.from_concrete_functions(
-                    [concrete], module).convert()
-            except Exception as e:  # The converter's errors come in several types.
-                raise ExportError(f"{name} does not convert to TensorFlow Lite: "
-                                  f"{str(e).strip().splitlines()[-1][:300]}") from None
-            differences[name] = check_tflite(blob, concrete)
-            if not differences[name] <= tolerance:
-                raise ExportError(f"{name}.tflite computes otherwise than TensorFlow (up "
-                                  f"to {differences[name]:.3g} apart); not written")
-            with open(os.path.join(staging, f"{name}.tflite"), "wb") as f:
-                f.write(blob)
-        _publish(staging, export_dir)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    return differences
+    # The converter reads the captured tf.Variables through the module (fed Keras 3's
+    # variables, it computed NaN).
+    module, _ = serving_module(functions)
+
+    def convert(fn, path):
+        blob = tf.lite.TFLiteConverter.from_concrete_functions(
+            [fn.get_concrete_function()], module).convert()
+        with open(path, "wb") as f:
+            f.write(blob)
+        return tf.lite.Interpreter(model_content=blob).get_signature_runner()
+
+    return write_checked(functions, export_dir, "tflite", convert, tolerance)
 
 
 # Serving functions ONNX has no operators for (stateless random draws).
@@ -242,28 +233,40 @@ def export_onnx(model, export_dir, tolerance=1e-5):
     check_export_dir(export_dir)
     functions = {name: fn for name, fn in model.serving_functions().items()
                  if name not in NOT_ONNX}
+
+    def convert(fn, path):
+        tf2onnx.convert.from_function(fn, input_signature=fn.input_signature,
+                                      opset=ONNX_OPSET, output_path=path)
+        session = onnxruntime.InferenceSession(path, providers=["CPUExecutionProvider"])
+        names = [output.name for output in session.get_outputs()]
+        return lambda **inputs: dict(zip(names, session.run(None, inputs)))
+
+    return write_checked(functions, export_dir, "onnx", convert, tolerance)
+
+
+def write_checked(functions, export_dir, extension, convert, tolerance):
+    """Writes OUT/<name>.<extension> for each of `functions` (tf.functions with an input
+    signature), with `convert(function, path)` -> a runner: inputs by name -> {output
+    name: array}; keeps the folder only if every runner matches TensorFlow on random
+    inputs (a batch of 2 where the batch is free) within `tolerance`; -> {name: the
+    largest difference}."""
     staging = _staging_dir(export_dir)
     differences = {}
     try:
-        for name, fn in functions.items():
-            path = os.path.join(staging, f"{name}.onnx")
+        for name, function in functions.items():
             try:
-                tf2onnx.convert.from_function(fn, input_signature=fn.input_signature,
-                                              opset=ONNX_OPSET, output_path=path)
-                session = onnxruntime.InferenceSession(
-                    path, providers=["CPUExecutionProvider"])
-            except Exception as e:  # The converter's errors come in several types.
-                raise ExportError(f"{name} does not convert to ONNX: "
+                run = convert(function, os.path.join(staging, f"{name}.{extension}"))
+            except Exception as e:  # The converters' errors come in several types.
+                raise ExportError(f"{name} does not convert to {extension}: "
                                   f"{str(e).strip().splitlines()[-1][:300]}") from None
-            inputs = example_inputs(batch_of(fn.input_signature, 2))
-            got = dict(zip([o.name for o in session.get_outputs()],
-                           session.run(None, inputs)))
-            want = fn(**{k: tf.constant(v) for k, v in inputs.items()})
+            inputs = example_inputs(batch_of(function.input_signature, 2))
+            got = run(**inputs)
+            want = function(**{k: tf.constant(v) for k, v in inputs.items()})
             differences[name] = max(float(np.max(np.abs(got[k] - want[k].numpy())))
                                     for k in want)
             if not differences[name] <= tolerance:
-                raise ExportError(f"{name}.onnx computes otherwise than TensorFlow (up to "
-                                  f"{differences[name]:.3g} apart); not written")
+                raise ExportError(f"{name}.{extension} computes otherwise than TensorFlow "
+                                  f"(up to {differences[name]:.3g} apart); not written")
         _publish(staging, export_dir)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
@@ -274,16 +277,6 @@ def batch_of(specs, batch):
     """Input specs with an unknown batch axis set to `batch`."""
     return [tf.TensorSpec([batch] + s.shape.as_list()[1:], s.dtype, name=s.name)
             if s.shape.rank and s.shape[0] is None else s for s in specs]
-
-
-def check_tflite(blob, concrete):
-    """The largest difference between a TFLite model's outputs and the concrete
-    function's on random inputs."""
-    runner = tf.lite.Interpreter(model_content=blob).get_signature_runner()
-    inputs = example_inputs(concrete.structured_input_signature[0])
-    got = runner(**inputs)
-    want = concrete(**{k: tf.constant(v) for k, v in inputs.items()})
-    return max(float(np.max(np.abs(got[k] - want[k].numpy()))) for k in want)
 
 
 def staging_check(export_dir):

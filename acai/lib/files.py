@@ -18,6 +18,13 @@ import os
 import tempfile
 
 
+def current_umask():
+    """The process' umask (reading it means setting it: it is set back at once)."""
+    umask = os.umask(0o022)
+    os.umask(umask)
+    return umask
+
+
 @contextlib.contextmanager
 def atomic_path(path, suffix=""):
     """Yields a temporary path beside `path` to write to (a library that wants a path,
@@ -32,9 +39,7 @@ def atomic_path(path, suffix=""):
         if os.path.exists(path):  # Keep the file's permissions, not mkstemp's 0600.
             os.chmod(tmp, os.stat(path).st_mode & 0o777)
         else:
-            umask = os.umask(0o022)
-            os.umask(umask)
-            os.chmod(tmp, 0o666 & ~umask)
+            os.chmod(tmp, 0o666 & ~current_umask())
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):

@@ -242,15 +242,16 @@ class Model(keras.Model):
         self.optimizer = getattr(self, self.MAIN_OPTIMIZER)
         self.learning_rates = {name: learning_rate_of(getattr(self, name))
                                for name in names}
-        self.compiled_with = dict(jit_compile=jit_compile, optimizers={
-            name: keras.optimizers.serialize(unwrapped(getattr(self, name)))
-            for name in names})
         self.built = True
 
     def get_compile_config(self):
         """The optimisers (each one's class and settings) and jit_compile: what
-        keras.models.load_model gives `compile_from_config`."""
-        return getattr(self, "compiled_with", None)
+        keras.models.load_model gives `compile_from_config`; None before compile."""
+        if not self.compiled:
+            return None
+        return dict(jit_compile=bool(self.jit_compile), optimizers={
+            name: keras.optimizers.serialize(unwrapped(getattr(self, name)))
+            for name in self.optimizer_variables()})
 
     def compile_from_config(self, config):
         self.compile(jit_compile=config.get("jit_compile", False), **{

@@ -37,7 +37,8 @@ from acai.lib.summaries import plot_curves
 # model parameters declared restartable).
 RESTARTABLE = ("total_kimg", "report_kimg", "train_dir", "data_dir", "verbose",
                "skip_bad_images")
-# The training settings of a run's config.json that have a default (total_kimg has none).
+# The training settings of a run's config.json that have a default (total_kimg has none):
+# the training binaries' flags and acai.api.train take theirs from here.
 SETTINGS = dict(batch=64, seed=None, report_kimg=64)
 __all__ = ["Interrupted", "RunError", "Run", "dataset_dirname", "append_metrics",
            "read_metrics", "load_config", "save_config", "recover_config", "load_run"]

@@ -35,16 +35,24 @@ def grid_of(images, cols=None):
 def grid_figure(images, cols=None, title=None, scale=0.5):
     """A matplotlib Figure of images [N, H, W, C] in [-1, 1] as a grid (grid_of), drawn
     with the object API: a notebook shows it inline, and no global state changes."""
-    grid = to_uint8(grid_of(images, cols))
+    grid = grid_of(images, cols)
     height, width = grid.shape[:2]
     fig = Figure(figsize=(max(1.0, scale * width / 32), max(1.0, scale * height / 32)))
-    ax = fig.add_axes((0, 0, 1, 0.92 if title else 1))
-    ax.imshow(grid[..., 0] if grid.shape[-1] == 1 else grid, cmap="gray", vmin=0, vmax=255,
-              interpolation="nearest")
-    ax.axis("off")
+    draw_image(fig.add_axes((0, 0, 1, 0.92 if title else 1)), grid)
     if title:
         fig.suptitle(title, fontsize=9)
     return fig
+
+
+def draw_image(ax, image, title=None):
+    """Draws an image [H, W, C] in [-1, 1] on matplotlib axes, pixel for pixel, grey
+    levels for one channel, without axes."""
+    pixels = to_uint8(image)
+    ax.imshow(pixels[..., 0] if pixels.shape[-1] == 1 else pixels, cmap="gray", vmin=0,
+              vmax=255, interpolation="nearest")
+    if title:
+        ax.set_title(title, fontsize=10)
+    ax.axis("off")
 
 
 def to_uint8(image):

@@ -96,7 +96,7 @@ class AAE(AutoEncoder):
         minimize(self.optimizer_disc, tape_disc, loss_disc_total,
                  self.discriminator.trainable_variables)
         self.train_latent_classifier(out["codes"], label)
-        return self.report(**{name: out[name] for name in self.LOSSES})
+        return self.report(**self.losses_of(out))
 
 
 def sigmoid_cross_entropy(logits, label):

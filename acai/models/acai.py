@@ -81,4 +81,4 @@ class ACAI(AutoEncoder):
         minimize(self.optimizer_ae, tape_ae, loss_ae_total, self.ae_variables)
         minimize(self.optimizer_disc, tape_disc, loss_disc_total, self.critic.trainable_variables)
         self.train_latent_classifier(out["codes"], label)
-        return self.report(**{name: out[name] for name in self.LOSSES})
+        return self.report(**self.losses_of(out))

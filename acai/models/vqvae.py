@@ -185,4 +185,4 @@ class VQVAE(AutoEncoder):
         minimize(self.optimizer_ae, tape, loss_total, self.ae_variables)
         self.quantizer.update(out["vectors"], out["index"])
         self.train_latent_classifier(out["codes"], label)
-        return self.report(loss_ae=out["loss_ae"], vqvae_loss=out["vqvae_loss"])
+        return self.report(**self.losses_of(out))

@@ -4,7 +4,7 @@ no pyplot, so a notebook's backend is left alone)."""
 from matplotlib.figure import Figure
 
 from acai.lib.files import save_figure
-from acai.lib.summaries import to_uint8
+from acai.lib.summaries import draw_image
 
 
 def side_by_side(grids, titles):
@@ -12,11 +12,7 @@ def side_by_side(grids, titles):
     fig = Figure(figsize=(4.5 * len(grids), 5.2))
     axes = fig.subplots(1, len(grids), squeeze=False)
     for ax, grid, title in zip(axes[0], grids, titles):
-        image = to_uint8(grid)
-        ax.imshow(image[..., 0] if image.shape[-1] == 1 else image, cmap="gray",
-                  interpolation="nearest")
-        ax.set_title(title, fontsize=10)
-        ax.axis("off")
+        draw_image(ax, grid, title)
     fig.tight_layout()
     return fig
 

@@ -106,9 +106,6 @@ def splits(name, folder):
         part = test if i % HOLDOUT_EVERY == 0 else train
         part[0].append(path)
         part[1].append(label)
-    if not class_names or not train[0]:
-        raise DatasetUnavailable(f"dataset {name!r}: no training images ({EXTENSIONS_TEXT}) "
-                                 f"in class sub-folders of {folder!r}")
     return class_names, train, test
 
 
