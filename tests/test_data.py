@@ -339,10 +339,10 @@ def fake_lines_module():
 
     module = types.ModuleType('fake_lines')
 
-    def train_batches(batch_size, height=32, width=32, seed=None):
+    def train_batches(batch_size, height=32, width=32, seed=None, start=0):
         x, y = images(1000, offset=seed or 0)
         return tf.data.Dataset.from_tensor_slices((x, y)).repeat().batch(
-            batch_size, drop_remainder=True)
+            batch_size, drop_remainder=True).skip(start)
 
     def test_dataset(height=32, width=32):
         return tf.data.Dataset.from_tensor_slices(images(50))

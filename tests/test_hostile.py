@@ -114,3 +114,14 @@ def test_a_stray_argument_is_one_line_not_the_whole_help(tmp_path):
     line = error_line(result)
     assert "unexpected arguments: stray" in line and "--help" in line
     assert len(result.stderr.strip().splitlines()) < 10 and "--model" not in result.stderr
+
+
+def test_a_batch_that_does_not_divide_a_report_period_is_refused(tmp_path, lines32):
+    model = registry.build("baseline", lines32, dict(SMALL))
+    run = registry.new_run(model, lines32, str(tmp_path))
+    with pytest.raises(RunError, match=r"--batch=1500 does not divide --report_kimg=2 "
+                                       r"\(2048 images\)"):
+        train_in(model, lines32, run, batch=1500, seed=0, report_kimg=2, total_kimg=4)
+    assert not os.path.exists(run.metrics_path)
+    with pytest.raises(RunError, match=r"--batch=2048 does not divide --total_kimg=3"):
+        train_in(model, lines32, run, batch=2048, seed=0, report_kimg=2, total_kimg=3)

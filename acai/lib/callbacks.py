@@ -4,6 +4,8 @@
 and these callbacks, in this order, before any the user adds (who therefore see the
 evaluations in `logs`):
 
+  ContinuePeriod   (a run resumed inside a report period) the period's running means
+                   go on from the sums its checkpoint saved
   ImageCounter     kimg accounting: the images seen (saved in every checkpoint); adds
                    `kimg` and `img_per_sec` to the epoch's logs
   StopOnNonFinite  a non-finite loss stops the run (RunError) before anything is saved
@@ -87,6 +89,24 @@ class ImageCounter(keras.callbacks.Callback):
     @property
     def kimg(self):
         return int(self.nimg) >> 10
+
+
+class ContinuePeriod(keras.callbacks.Callback):
+    """Puts back the running means (its `model.metrics`) that `fit` resets at the start of
+    the first epoch: a run resumed inside a report period then reports the mean over the
+    whole period, as the uninterrupted run does. Made after the checkpoint's restore."""
+
+    def __init__(self, model):
+        super().__init__()
+        self.values = [[v.numpy() for v in m.variables] for m in model.metrics]
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if self.values is None:
+            return
+        for metric, values in zip(self.model.metrics, self.values):
+            for variable, value in zip(metric.variables, values):
+                variable.assign(value)
+        self.values = None
 
 
 class StopOnNonFinite(keras.callbacks.Callback):

@@ -6,6 +6,10 @@ A checkpoint (TensorFlow's object-based format, in RUN/ckpt/) holds
     model     the model: its networks' weights and its optimisers' state
     nimg      the images seen (the reference counts training in kimg = nimg / 1024)
     config    a copy of the run's config.json, from which a deleted one is recovered
+    stream    where the run's random draws and its report period stand: the state of
+              the model's seed generator (the alphas, noise, dropout masks, z) and its
+              running means, so that a resumed run goes on exactly as if never stopped
+              (checkpoints written before this have none)
 
 and is named ckpt-<kimg> at a report, interrupted-<nimg> when a signal cut a report
 period short. TensorFlow writes a checkpoint's files first, then atomically points the
@@ -26,16 +30,37 @@ from acai.lib.errors import RunError
 # The keys of `nimg` and `config` in a checkpoint written by `build`.
 NIMG_KEY = "nimg/.ATTRIBUTES/VARIABLE_VALUE"
 CONFIG_KEY = "config/.ATTRIBUTES/VARIABLE_VALUE"
+STREAM_KEY = "stream/rng/.ATTRIBUTES/VARIABLE_VALUE"
 # Checkpoints kept of each kind (ckpt-*, interrupted-*).
 MAX_TO_KEEP = 3
 
 
 def build(model, config):
-    """-> (tf.train.Checkpoint of the model, the images seen and a copy of `config`,
-    the `nimg` variable)."""
+    """-> (tf.train.Checkpoint of the model, the images seen, a copy of `config` and the
+    stream, the `nimg` variable)."""
     nimg = tf.Variable(0, dtype=tf.int64, trainable=False, name="nimg")
     copy = tf.Variable(json.dumps(config, sort_keys=True), trainable=False, name="config")
-    return tf.train.Checkpoint(model=model, nimg=nimg, config=copy), nimg
+    return tf.train.Checkpoint(model=model, nimg=nimg, config=copy,
+                               stream=stream_of(model)), nimg
+
+
+def stream_of(model):
+    """The variables a resumed run needs to continue its stream: the model's seed
+    generator state and its running means (the report period's sums so far)."""
+    variables = {"rng": model.seed_generator.state}
+    for metric in model.metrics:
+        for i, variable in enumerate(metric.variables):
+            variables[f"{metric.name}_{i}"] = variable
+    return tf.train.Checkpoint(**variables)
+
+
+def holds_stream(prefix):
+    """Whether a checkpoint holds the stream (those written before it did not)."""
+    try:
+        tf.train.load_variable(prefix, STREAM_KEY)
+        return True
+    except (tf.errors.OpError, ValueError):
+        return False
 
 
 def find(directory):
@@ -103,8 +128,9 @@ def saved_config(directory):
 
 def restore(model, nimg, directory, found=None):
     """Restores the newest checkpoint of `directory` into `model` and `nimg` (`build`'s
-    variable), every object of which it must hold; -> its path, or None when there is
-    none. The config's copy is not asked for: older checkpoints lack it.
+    variable), every object of which it must hold, and the stream where it has one;
+    -> its path, or None when there is none. The config's copy is not asked for: older
+    checkpoints lack it (and the stream).
 
     found: `find(directory)`, when the caller has it. Where the state file was lost, the
     newest complete checkpoint among the files (with a warning), so that no checkpoint is
@@ -119,7 +145,10 @@ def restore(model, nimg, directory, found=None):
         logging.warning("%s/checkpoint was missing: resuming from the newest checkpoint "
                         "among its files, %s", directory, os.path.basename(path))
     try:
-        status = tf.train.Checkpoint(model=model, nimg=nimg).restore(path)
+        objects = dict(model=model, nimg=nimg)
+        if holds_stream(path):
+            objects["stream"] = stream_of(model)
+        status = tf.train.Checkpoint(**objects).restore(path)
         status.assert_existing_objects_matched()
         status.expect_partial()  # The checkpoint may hold more (the config's copy).
     except Exception as e:  # The reader's errors come in several types.

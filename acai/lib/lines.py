@@ -89,15 +89,16 @@ def _random_lines(seed, count, height, width):
     return render_lines(angles, height, width), angle_label(angles)
 
 
-def train_batches(batch_size, height=32, width=32, seed=None):
+def train_batches(batch_size, height=32, width=32, seed=None, start=0):
     """An endless tf.data stream of (x [B, H, W, 1], label [B]) batches of random lines.
 
     Each batch is drawn in-graph from a stateless generator keyed by (seed, batch index),
-    so a seeded stream is reproducible and the pipeline costs next to nothing.
+    so a seeded stream is reproducible and the pipeline costs next to nothing; `start`
+    batches in, it goes on as the stream from 0 would (a resumed run skips for free).
     """
     if seed is None:
         seed = int(np.random.randint(2**31 - 1))
-    return (tf.data.Dataset.counter()
+    return (tf.data.Dataset.counter(start)
             .map(lambda step: _random_lines(tf.stack([tf.cast(seed, tf.int64), step]),
                                             batch_size, height, width),
                  num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)

@@ -9,7 +9,10 @@ resumes from the last checkpoint (acai.lib.checkpoint), and it stops at `total_k
 Faults: SIGINT or SIGTERM writes a checkpoint at the images seen so far
 (`ckpt/interrupted-<nimg>`) and stops with `Interrupted`; the same command resumes from
 it and reports on the usual kimg grid (`fit` first runs the rest of that report period
-as one short epoch). A checkpoint is never half-written (TensorFlow writes its files,
+as one short epoch). With a seed, a resumed run is the run that was never stopped: the
+data stream goes on from the batch it reached, the model's random draws from the state
+its checkpoint saved, and the report period's running means from their sums, so that
+metrics.jsonl is the same (timings aside). A checkpoint is never half-written (TensorFlow writes its files,
 then atomically points the `ckpt/checkpoint` state file at them), so a run killed
 outright resumes from its last complete checkpoint. A non-finite loss stops the run
 before anything of it is saved; a damaged checkpoint stops it with one line.
@@ -49,6 +52,17 @@ def epochs_from(nimg, total, period, batch):
     return calls
 
 
+def check_batch(batch, report_kimg, total_kimg):
+    """A RunError unless `batch` divides the images of a report period and of the run:
+    kimg is counted in whole steps, and a step that ran past a report point would train
+    on images the count does not hold."""
+    for name, kimg in (("report_kimg", report_kimg), ("total_kimg", total_kimg)):
+        if (kimg << 10) % batch:
+            raise RunError(f"--batch={batch} does not divide --{name}={kimg} "
+                           f"({kimg << 10} images): choose a batch that divides 1024 "
+                           f"(e.g. 64) or a {name} that {batch} divides")
+
+
 def train(model, spec, run, *, evaluate="model", verbose=None, callbacks=()):
     """Trains `model` on `spec` in the run folder `run` until its `total_kimg`, with `fit`.
 
@@ -68,6 +82,7 @@ def train(model, spec, run, *, evaluate="model", verbose=None, callbacks=()):
     if run.batch % strategy.num_replicas_in_sync:
         raise RunError(f"--batch={run.batch} does not split evenly between "
                        f"{strategy.num_replicas_in_sync} replicas")
+    check_batch(run.batch, run.report_kimg, run.total_kimg)
     # From the start: a signal stops the run at its first step, with a checkpoint.
     with run_callbacks.StopOnSignal() as stop:
         run.prepare()
@@ -94,8 +109,12 @@ def _train(model, spec, run, stop, *, evaluate, verbose, callbacks):
         with strategy.scope():
             model.compile()
     saved, nimg = checkpoint.build(model, run.config)
-    if checkpoint.restore(model, nimg, run.checkpoint_dir, found):
+    carried = None
+    restored = checkpoint.restore(model, nimg, run.checkpoint_dir, found)
+    if restored:
         logging.info("Resumed %s at kimg=%s", run.path, kimg_text(int(nimg)))
+        if int(nimg) % period and checkpoint.holds_stream(restored):
+            carried = run_callbacks.ContinuePeriod(model)
     if verbose is None:
         verbose = sys.stdout.isatty()
     if evaluate == "model":
@@ -107,7 +126,8 @@ def _train(model, spec, run, stop, *, evaluate, verbose, callbacks):
                                         evaluation)
     saver = run_callbacks.Checkpoints(checkpoint.Writer(saved, run.checkpoint_dir), counter)
     metrics = run_callbacks.MetricsFile(run, counter)
-    own = [counter, run_callbacks.StopOnNonFinite(counter)]
+    own = [carried] if carried else []
+    own += [counter, run_callbacks.StopOnNonFinite(counter)]
     own += [evaluation] if evaluation else []
     # The report's metrics line before its checkpoint: a run killed between the two
     # redoes the period and rewrites the line, rather than resuming past a lost report.
@@ -116,9 +136,10 @@ def _train(model, spec, run, stop, *, evaluate, verbose, callbacks):
     own.append(stop)
     try:
         for first, epochs, steps in epochs_from(int(nimg), total, period, batch):
-            # A resumed run draws new data rather than replaying its start's batches.
-            data_seed = None if seed is None else seed * 1000003 + int(nimg) // batch
-            model.fit(spec.train(batch, seed=data_seed), initial_epoch=first,
+            # With a seed, the one stream of the run from the batch it reached; without,
+            # another.
+            start = 0 if seed is None else int(nimg) // batch
+            model.fit(spec.train(batch, seed=seed, start=start), initial_epoch=first,
                       epochs=first + epochs, steps_per_epoch=steps, verbose=0,
                       shuffle=False, callbacks=own + list(callbacks))
             if model.stop_training:

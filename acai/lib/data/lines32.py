@@ -19,12 +19,13 @@ def spec(classes=None):
     kept = parse_classes(classes, CLASSES)
     names = CLASSES if kept is None else tuple(CLASSES[i] for i in kept)
 
-    def train(batch_size, seed):
-        ds = lines.train_batches(batch_size, height=SIZE, width=SIZE, seed=seed)
+    def train(batch_size, seed, start):
         if kept is None:
-            return ds.map(cast)
+            return lines.train_batches(batch_size, height=SIZE, width=SIZE, seed=seed,
+                                       start=start).map(cast)
+        ds = lines.train_batches(batch_size, height=SIZE, width=SIZE, seed=seed)
         ds = filter_classes(ds.unbatch().map(cast), kept, len(CLASSES))
-        return ds.batch(batch_size, drop_remainder=True).prefetch(AUTOTUNE)
+        return ds.batch(batch_size, drop_remainder=True).skip(start).prefetch(AUTOTUNE)
 
     def test(batch_size):
         ds = filter_classes(lines.test_dataset(height=SIZE, width=SIZE).map(cast), kept,

@@ -19,7 +19,8 @@ class DatasetUnavailable(Exception):
 class DataSpec:
     """A dataset: its geometry, its classes and its three pipelines.
 
-    train(batch_size, seed): infinite, shuffled batches of exactly batch_size;
+    train(batch_size, seed, start): infinite, shuffled batches of exactly batch_size,
+    from batch `start` of the stream that `seed` fixes;
     test(batch_size), train_once(batch_size): one pass in a fixed order, the last batch
     may be smaller. Each is a function of the dataset's kind (pipeline.image_spec,
     lines32.spec).
@@ -34,9 +35,13 @@ class DataSpec:
     test_fn: Callable = dataclasses.field(repr=False, compare=False, default=None)
     train_once_fn: Callable = dataclasses.field(repr=False, compare=False, default=None)
 
-    def train(self, batch_size, *, seed=None):
-        """Infinite, shuffled batches of exactly `batch_size` (x, label)."""
-        return self.train_fn(int(batch_size), seed)
+    def train(self, batch_size, *, seed=None, start=0):
+        """Infinite, shuffled batches of exactly `batch_size` (x, label).
+
+        seed: fixes the stream (None: another each time). start: the batches to skip, so
+        that a resumed run goes on with the stream where it stopped (with a seed).
+        """
+        return self.train_fn(int(batch_size), seed, int(start))
 
     def test(self, batch_size):
         """One pass in a fixed order; the last batch may be smaller."""
@@ -137,12 +142,13 @@ def image_spec(name, colors, class_names, classes, load, preprocess, cache, size
     def prepare(x, y):
         return preprocess(x), y
 
-    def train(batch_size, seed):
+    def train(batch_size, seed, start):
         ds = filter_classes(load("train", True, seed), kept, len(class_names))
         if cache:
             ds = ds.cache()
         ds = ds.shuffle(buffer, seed=seed).repeat()
-        ds = ds.map(prepare, num_parallel_calls=AUTOTUNE)
+        # Skipped before the preprocessing: a resumed run reads its images, no more.
+        ds = ds.skip(start * batch_size).map(prepare, num_parallel_calls=AUTOTUNE)
         return ds.batch(batch_size, drop_remainder=True).prefetch(AUTOTUNE)
 
     def once(split, batch_size):
