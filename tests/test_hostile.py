@@ -125,3 +125,72 @@ def test_a_batch_that_does_not_divide_a_report_period_is_refused(tmp_path, lines
     assert not os.path.exists(run.metrics_path)
     with pytest.raises(RunError, match=r"--batch=2048 does not divide --total_kimg=3"):
         train_in(model, lines32, run, batch=2048, seed=0, report_kimg=2, total_kimg=3)
+
+
+def test_a_config_edited_to_another_model_is_refused_not_half_restored(tmp_path, lines32):
+    _, run = baseline_run(tmp_path, lines32, total_kimg=1)
+    config = json.loads(open(run.config_path).read())
+    with open(run.config_path, "w") as f:
+        json.dump(dict(config, model="vae"), f)
+    with pytest.raises(RunError, match=r"ckpt-1 was written by another configuration than "
+                                       r".*config.json \(model: 'baseline' -> 'vae'\): put "
+                                       r"back the config.json"):
+        registry.load_run(run.path)
+    with open(run.config_path, "w") as f:  # Another depth: refused for loading too.
+        json.dump(dict(config, depth=16), f)
+    with pytest.raises(RunError, match=r"\(depth: 8 -> 16\)"):
+        registry.load_run(run.path)
+
+
+def test_a_checkpoint_of_another_run_copied_in_is_refused(tmp_path, lines32):
+    import shutil
+    _, source = baseline_run(tmp_path / "a", lines32, total_kimg=1)
+    model = registry.build("baseline", lines32, dict(SMALL, lr=5e-4))
+    run = registry.new_run(model, lines32, str(tmp_path / "b"))
+    run.config.update(batch=32, seed=0, report_kimg=1, total_kimg=2)
+    run.prepare()
+    run.unlock()
+    shutil.rmtree(run.checkpoint_dir)
+    shutil.copytree(source.checkpoint_dir, run.checkpoint_dir)
+    with pytest.raises(RunError, match=r"ckpt-1 was written by another configuration than "
+                                       r".*config.json \(lr: 0.001 -> 0.0005\)"):
+        train_in(model, lines32, run, batch=32, seed=0, report_kimg=1, total_kimg=2)
+    assert not os.path.exists(run.metrics_path)  # Nothing trained on it.
+    assert sorted(os.listdir(run.checkpoint_dir)) == sorted(os.listdir(source.checkpoint_dir))
+
+
+def test_a_checkpoint_of_another_architecture_is_not_called_damaged(tmp_path, lines32):
+    import tensorflow as tf
+    from acai.lib import checkpoint
+    model = registry.build("baseline", lines32, dict(SMALL))
+    run = registry.new_run(model, lines32, str(tmp_path))
+    run.config.update(batch=32, seed=0, report_kimg=1, total_kimg=2)
+    run.prepare()
+    run.unlock()
+    # An older checkpoint (no copy of the config) of a model of another depth.
+    other = registry.build("baseline", lines32, dict(SMALL, depth=4))
+    other.compile()
+    nimg = tf.Variable(1024, dtype=tf.int64)
+    tf.train.CheckpointManager(tf.train.Checkpoint(model=other, nimg=nimg),
+                               run.checkpoint_dir, 3).save(checkpoint_number=1)
+    files = sorted(os.listdir(run.checkpoint_dir))
+    with pytest.raises(RunError) as caught:
+        train_in(model, lines32, run, batch=32, seed=0, report_kimg=1, total_kimg=2)
+    assert "does not fit this model" in str(caught.value)
+    assert "damaged" not in str(caught.value) and "delete" not in str(caught.value)
+    assert sorted(os.listdir(run.checkpoint_dir)) == files
+    assert checkpoint.images_seen(checkpoint.latest(run.checkpoint_dir)) == 1024
+
+
+def test_a_deleted_lock_file_does_not_let_a_second_process_in(tmp_path, lines32):
+    model = registry.build("baseline", lines32, dict(SMALL))
+    first = registry.new_run(model, lines32, str(tmp_path))
+    second = registry.new_run(model, lines32, str(tmp_path))
+    first.prepare()
+    os.remove(first.lock_path)
+    with pytest.raises(RunError, match=r"is being trained by another process; wait for it"):
+        second.prepare()
+    first.unlock()
+    second.prepare()
+    assert f"process {os.getpid()} on " in open(second.lock_path).read()
+    second.unlock()

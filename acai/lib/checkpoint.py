@@ -21,11 +21,12 @@ are found by the images each has seen.
 import glob
 import json
 import os
+import shutil
 
 import tensorflow as tf
 from absl import logging
 
-from acai.lib.errors import RunError
+from acai.lib.errors import RunError, cause
 
 # The keys of `nimg` and `config` in a checkpoint written by `build`.
 NIMG_KEY = "nimg/.ATTRIBUTES/VARIABLE_VALUE"
@@ -114,15 +115,22 @@ def kimg_done(run_dir):
     return images_seen(latest(os.path.join(run_dir, "ckpt"))) >> 10
 
 
+def config_of(prefix):
+    """The copy of config.json a checkpoint carries, or None (older ones carry none)."""
+    try:
+        return json.loads(tf.train.load_variable(prefix, CONFIG_KEY))
+    except (tf.errors.OpError, ValueError):
+        return None
+
+
 def saved_config(directory):
     """The copy of config.json that the newest checkpoint of a ckpt/ folder carries, or
     None."""
     paths, _ = find(directory)
     for prefix in reversed(paths):
-        try:
-            return json.loads(tf.train.load_variable(prefix, CONFIG_KEY))
-        except (tf.errors.OpError, ValueError):
-            continue
+        config = config_of(prefix)
+        if config is not None:
+            return config
     return None
 
 
@@ -135,7 +143,8 @@ def restore(model, nimg, directory, found=None):
     found: `find(directory)`, when the caller has it. Where the state file was lost, the
     newest complete checkpoint among the files (with a warning), so that no checkpoint is
     overwritten. A damaged one (truncated, unreadable) is a RunError that names it:
-    deleting its files resumes from the previous one.
+    deleting its files resumes from the previous one. One that reads well but does not
+    fit the model (written by another architecture) is a RunError that says so.
     """
     present, recovered = find(directory) if found is None else found
     if not present:
@@ -153,11 +162,27 @@ def restore(model, nimg, directory, found=None):
         status.expect_partial()  # The checkpoint may hold more (the config's copy).
     except Exception as e:  # The reader's errors come in several types.
         message = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        if isinstance(e, (AssertionError, ValueError)) and readable(path):
+            raise RunError(f"the checkpoint {path} does not fit this model ({message}): it "
+                           "was written by another model or configuration; move "
+                           f"{directory} away to train this one from the start, or use "
+                           "another --train_dir") from None
         remedy = (f"delete {path}.* to resume from {present[-2]}" if len(present) > 1
                   else f"delete {path}.* to start over")
         raise RunError(f"cannot restore the checkpoint {path} ({message}); it is damaged: "
                        f"{remedy}, or use another --train_dir")
     return path
+
+
+def readable(prefix):
+    """Whether every tensor of a checkpoint reads (a damaged one does not)."""
+    try:
+        reader = tf.train.load_checkpoint(prefix)
+        for name in reader.get_variable_to_shape_map():
+            reader.get_tensor(name)
+        return True
+    except Exception:  # The reader's errors come in several types.
+        return False
 
 
 def restore_model(model, run_dir):
@@ -167,9 +192,13 @@ def restore_model(model, run_dir):
     if path is None:
         raise RunError(f"the run at {run_dir} has no checkpoint yet")
     try:
-        tf.train.Checkpoint(model=model).restore(path).expect_partial()
-    except (tf.errors.OpError, ValueError) as e:
-        raise RunError(f"cannot restore {path}: {str(e).splitlines()[0]}")
+        status = tf.train.Checkpoint(model=model).restore(path)
+        status.assert_existing_objects_matched()  # Every variable of the model.
+        status.expect_partial()  # Not the optimisers, where `model` has none.
+    except (tf.errors.OpError, ValueError, AssertionError) as e:
+        fits = "" if isinstance(e, tf.errors.OpError) else (
+            ": it does not fit this model (written by another model or configuration)")
+        raise RunError(f"cannot restore {path} ({str(e).splitlines()[0]}){fits}") from None
     return path
 
 
@@ -188,7 +217,7 @@ class Writer:
     def save_report(self, kimg):
         """Saves ckpt-<kimg>, then removes the interrupted-* checkpoints it supersedes
         (the state file now lists the reports only)."""
-        self.last = self.reports.save(checkpoint_number=kimg)
+        self.last = self.saved(self.reports, kimg, f"ckpt-{kimg}")
         directory = os.path.dirname(self.last)
         for index in glob.glob(os.path.join(directory, "interrupted-*.index")):
             prefix = index[:-len(".index")]
@@ -198,5 +227,18 @@ class Writer:
         return self.last
 
     def save_interrupted(self, nimg):
-        self.last = self.interrupted.save(checkpoint_number=nimg)
+        self.last = self.saved(self.interrupted, nimg, f"interrupted-{nimg}")
         return self.last
+
+    def saved(self, manager, number, name):
+        """manager.save; a failure (a full disk) is one line naming the checkpoint, and
+        TensorFlow's half-written temporary folder is removed."""
+        try:
+            return manager.save(checkpoint_number=number)
+        except (tf.errors.OpError, OSError) as e:
+            for temporary in glob.glob(os.path.join(manager.directory, f"{name}_temp*")):
+                shutil.rmtree(temporary, ignore_errors=True)
+            previous = (f"from {os.path.basename(self.last)}" if self.last
+                        else "from its last checkpoint")
+            raise RunError(f"cannot write the checkpoint {manager.directory}/{name} "
+                           f"({cause(e)}); the same command resumes {previous}") from None

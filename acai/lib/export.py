@@ -33,6 +33,7 @@ import tempfile
 import numpy as np
 import tensorflow as tf
 
+from acai.lib.errors import cause
 from acai.lib.files import current_umask
 from acai.lib.run import RunError
 
@@ -152,6 +153,9 @@ def export(model, export_dir):
     try:
         tf.saved_model.save(module, staging, signatures=signatures)
         _publish(staging, export_dir)
+    except (tf.errors.OpError, OSError) as e:
+        raise ExportError(f"cannot write {export_dir} ({cause(e)}); an earlier export there "
+                          "is kept") from None
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return describe(signatures)

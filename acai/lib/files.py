@@ -9,7 +9,8 @@ temporary-file-and-rename.
 The content goes to a temporary file beside `path` (same folder, so the rename is atomic
 on the same file system), is flushed to disk, then renamed over `path`: a reader sees the
 old file or the whole new one, never an empty or cut one. If writing fails (a full disk,
-an exception), the temporary file is removed and `path` keeps its old content.
+an exception), the temporary file is removed, `path` keeps its old content, and the
+OSError names `path`.
 """
 
 import contextlib
@@ -31,19 +32,23 @@ def atomic_path(path, suffix=""):
     e.g. Keras' `save`; `suffix` keeps the extension it expects); on success it replaces
     `path`, on failure it is removed."""
     folder = os.path.dirname(os.path.abspath(path))
-    descriptor, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.",
-                                       suffix=".tmp" + suffix, dir=folder)
-    os.close(descriptor)
+    tmp = None
     try:
+        descriptor, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.",
+                                           suffix=".tmp" + suffix, dir=folder)
+        os.close(descriptor)
         yield tmp
         if os.path.exists(path):  # Keep the file's permissions, not mkstemp's 0600.
             os.chmod(tmp, os.stat(path).st_mode & 0o777)
         else:
             os.chmod(tmp, 0o666 & ~current_umask())
         os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.remove(tmp)
+    except BaseException as e:
+        if tmp is not None:
+            with contextlib.suppress(OSError):
+                os.remove(tmp)
+        if isinstance(e, OSError) and e.filename in (None, tmp):
+            e.filename = path  # A full disk says which file it could not write.
         raise
 
 

@@ -17,6 +17,7 @@ from tensorboard.plugins.hparams import api as hp
 from tensorboard.plugins.hparams import metadata as hp_metadata
 
 from acai.lib.run import read_metrics
+from acai.lib.summaries import events_error
 
 # Configuration entries that are where or how long a run is, not what it is.
 NOT_HPARAMS = ("train_dir", "data_dir", "verbose", "total_kimg", "report_kimg",
@@ -58,10 +59,11 @@ def write_session(run):
     with the same configuration (in two train_dirs) stay two rows."""
     if has_session(run.summary_dir):
         return
-    writer = tf.summary.create_file_writer(run.summary_dir)
-    with writer.as_default():
-        hp.hparams(hparams_of(run.config), trial_id=os.path.abspath(run.path))
-    writer.close()
+    with events_error(run.summary_dir):
+        writer = tf.summary.create_file_writer(run.summary_dir)
+        with writer.as_default():
+            hp.hparams(hparams_of(run.config), trial_id=os.path.abspath(run.path))
+        writer.close()
 
 
 def add_results(run_dir, results):
@@ -69,8 +71,10 @@ def add_results(run_dir, results):
     report's kimg: the HParams row of the run shows them as metrics."""
     reports = read_metrics(run_dir)
     step = int(reports[-1]["kimg"]) if reports else 0
-    writer = tf.summary.create_file_writer(os.path.join(run_dir, "summaries"))
-    with writer.as_default(step=step):
-        for name, value in results.items():
-            tf.summary.scalar(name, float(value))
-    writer.close()
+    summary_dir = os.path.join(run_dir, "summaries")
+    with events_error(summary_dir):
+        writer = tf.summary.create_file_writer(summary_dir)
+        with writer.as_default(step=step):
+            for name, value in results.items():
+                tf.summary.scalar(name, float(value))
+        writer.close()

@@ -30,7 +30,8 @@ except ImportError:  # Windows: runs are not locked.
 
 from acai.lib import checkpoint, data
 from acai.lib.errors import Interrupted, RunError
-from acai.lib.files import atomic_write, write_json
+from acai.lib.files import atomic_write, write_json, write_text
+from acai.lib.params import declared
 from acai.lib.summaries import plot_curves
 
 # Configuration entries that may change between restarts of the same run (beside the
@@ -116,30 +117,36 @@ class Run:
 
     def lock(self):
         """Takes the run for this process: a second process training the same run is
-        refused (RunError naming the one that holds it). The operating system releases the
-        lock when its process ends, however it ends, so no stale lock blocks a restart."""
+        refused (RunError naming the one that holds it). The lock is on the run folder
+        itself, so deleting the `lock` file (which only names the holder) does not let a
+        second process in. The operating system releases it when its process ends,
+        however it ends, so no stale lock blocks a restart."""
         if fcntl is None or self.lock_file is not None:
             return
-        lock_file = open(self.lock_path, "a+")
+        lock_fd = os.open(self.path, os.O_RDONLY)
         try:
-            fcntl.flock(lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
-            lock_file.seek(0)
-            holder = lock_file.read().strip() or "another process"
-            lock_file.close()
-            raise RunError(f"{self.path} is being trained by {holder}; wait for it to end "
-                           "or stop it, or use another --train_dir")
-        lock_file.seek(0)
-        lock_file.truncate()
-        lock_file.write(f"process {os.getpid()} on {socket.gethostname()} since "
-                        f"{datetime.datetime.now():%Y-%m-%d %H:%M:%S}\n")
-        lock_file.flush()
-        self.lock_file = lock_file
+            os.close(lock_fd)
+            try:
+                with open(self.lock_path) as f:
+                    holder = f.read().strip()
+            except OSError:
+                holder = ""
+            raise RunError(f"{self.path} is being trained by {holder or 'another process'}; "
+                           "wait for it to end or stop it, or use another --train_dir")
+        self.lock_file = lock_fd
+        try:
+            write_text(f"process {os.getpid()} on {socket.gethostname()} since "
+                       f"{datetime.datetime.now():%Y-%m-%d %H:%M:%S}\n", self.lock_path)
+        except OSError:
+            self.unlock()
+            raise
 
     def unlock(self):
         if self.lock_file is not None:
             fcntl.flock(self.lock_file, fcntl.LOCK_UN)
-            self.lock_file.close()
+            os.close(self.lock_file)
             self.lock_file = None
 
     def prepare(self):
@@ -163,19 +170,48 @@ class Run:
                 recover_config(self.path)
             if os.path.exists(self.config_path):
                 saved = dict(self.defaults, **load_config(self.path))
-                changed = sorted(k for k in set(saved) | set(self.config)
-                                 if k not in self.restartable
-                                 and saved.get(k) != self.config.get(k))
+                changed = config_changes(saved, self.config, self.restartable)
                 if changed:
-                    diff = ", ".join(f"{k}: {saved.get(k)!r} -> {self.config.get(k)!r}"
-                                     for k in changed)
                     raise RunError(f"{self.path} was started with another configuration "
-                                   f"({diff}); use another --train_dir or the same flags")
+                                   f"({changed}); use another --train_dir or the same flags")
             save_config(self.config, self.config_path)
             read_metrics(self.path)  # A damaged report line stops the run before it trains.
         except BaseException:  # Refused: the run is not ours to keep.
             self.unlock()
             raise
+
+
+    def check_checkpoint(self, prefix):
+        """A RunError unless the checkpoint `prefix` was written with this run's
+        configuration (as far as its copy of config.json says: older ones have none)."""
+        check_written_by(prefix, self.config_path, self.config, self.restartable,
+                         self.defaults)
+
+
+def config_changes(saved, config, restartable=(), keys=None):
+    """'name: saved -> config' for every entry (of `keys`, default all) that differs and
+    is not restartable; '' when none."""
+    keys = set(saved) | set(config) if keys is None else set(keys)
+    changed = sorted(k for k in keys
+                     if k not in restartable and saved.get(k) != config.get(k))
+    return ", ".join(f"{k}: {saved.get(k)!r} -> {config.get(k)!r}" for k in changed)
+
+
+def check_written_by(prefix, config_path, config, restartable=(), defaults=None,
+                     keys=None):
+    """A RunError unless the copy of config.json that the checkpoint `prefix` carries
+    agrees with `config` (read from `config_path`) on what is not restartable."""
+    saved = checkpoint.config_of(prefix)
+    if saved is None:
+        return
+    defaults = defaults or {}
+    changed = config_changes(dict(defaults, **saved), dict(defaults, **config), restartable,
+                             keys)
+    if changed:
+        raise RunError(f"{prefix} was written by another configuration than {config_path} "
+                       f"({changed}): put back the config.json it was written with, or "
+                       f"move {os.path.dirname(prefix)} away to train this configuration "
+                       "from the start")
 
 
 def append_metrics(run, kimg, scalars):
@@ -270,11 +306,21 @@ def load_run(run_dir, model_class, data_dir=None, policy="float32", config=None)
                             skip_unreadable=bool(config.get("skip_bad_images")))
     previous = keras.mixed_precision.dtype_policy()
     keras.mixed_precision.set_global_policy(policy)
+    config_path = os.path.join(run_dir, "config.json")
     try:
-        model = model_class(config["model"]).create(spec, config)
+        cls = model_class(config["model"])
+        model = cls.create(spec, config)
     except (TypeError, ValueError) as e:  # A value of the wrong type or out of bounds.
-        raise RunError(f"{os.path.join(run_dir, 'config.json')}: {e}") from None
+        raise RunError(f"{config_path}: {e}") from None
     finally:
         keras.mixed_precision.set_global_policy(previous)
+    # What shapes the model must be what its checkpoint was written with.
+    params = declared(cls)
+    prefix = checkpoint.latest(os.path.join(run_dir, "ckpt"))
+    if prefix is not None:
+        check_written_by(prefix, config_path, config,
+                         defaults={name: p.default for name, p in params.items()},
+                         keys=["model", "dataset"] + [name for name, p in params.items()
+                                                     if not p.restartable])
     checkpoint.restore_model(model, run_dir)
     return model, spec, config

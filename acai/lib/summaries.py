@@ -1,6 +1,8 @@
 """What a run reports: scalars and image grids, to TensorBoard and as PNG files, and
 animations (interpolations, latent walks) as GIF files."""
 
+import contextlib
+import glob
 import math
 import os
 
@@ -9,7 +11,8 @@ import tensorflow as tf
 from matplotlib.figure import Figure
 from PIL import Image
 
-from acai.lib.files import atomic_write, save_figure
+from acai.lib.errors import RunError, cause
+from acai.lib.files import atomic_path, atomic_write, save_figure
 
 # Time each frame of an animation is shown.
 FRAME_MS = 100
@@ -95,12 +98,13 @@ class Summaries:
     an animation ((frames, H, W, C) images) goes to images/ as GIF."""
 
     def __init__(self, summary_dir, image_dir):
-        self.image_dir = image_dir
+        self.image_dir, self.summary_dir = image_dir, summary_dir
         os.makedirs(image_dir, exist_ok=True)
-        self.writer = tf.summary.create_file_writer(summary_dir)
+        with events_error(summary_dir):
+            self.writer = tf.summary.create_file_writer(summary_dir)
 
     def write(self, kimg, scalars=None, images=None):
-        with self.writer.as_default(step=kimg):
+        with events_error(self.summary_dir), self.writer.as_default(step=kimg):
             for name, value in (scalars or {}).items():
                 tf.summary.scalar(name, value)
             for name, image in (images or {}).items():
@@ -110,10 +114,52 @@ class Summaries:
                     continue
                 tf.summary.image(name, to_uint8(image)[None])
                 save_png(image, path + ".png")
-        self.writer.flush()
+            self.writer.flush()
 
     def close(self):
-        self.writer.close()
+        with events_error(self.summary_dir):
+            self.writer.close()
+
+
+@contextlib.contextmanager
+def events_error(summary_dir):
+    """TensorFlow's error writing TensorBoard events (a full disk) as one line naming the
+    folder; an events file it left empty is removed."""
+    try:
+        yield
+    except tf.errors.OpError as e:
+        for path in glob.glob(os.path.join(summary_dir, "events.out.tfevents.*")):
+            if os.path.getsize(path) == 0:
+                os.remove(path)
+        raise RunError(f"cannot write TensorBoard events to {summary_dir} ({cause(e)}); "
+                       "a rerun of the same command rewrites them") from None
+
+
+def prune_events(summary_dir, last_step):
+    """Makes a run's TensorBoard event files hold what its checkpoint holds, before a
+    (re)start writes on: the events after `last_step` (kimg; those of a report the restart
+    redoes), a record torn by a kill or a full disk, and empty files go. TensorBoard would
+    otherwise show two values at a redone kimg. A file is rewritten (atomically) only
+    where something goes; -> the number of events dropped."""
+    dropped = 0
+    for path in sorted(glob.glob(os.path.join(summary_dir, "events.out.tfevents.*"))):
+        if os.path.getsize(path) == 0:
+            os.remove(path)
+            continue
+        records, torn = [], False
+        try:
+            for record in tf.data.TFRecordDataset(path):
+                records.append(record.numpy())
+        except tf.errors.DataLossError:
+            torn = True
+        kept = [r for r in records if tf.compat.v1.Event.FromString(r).step <= last_step]
+        if not torn and len(kept) == len(records):
+            continue
+        dropped += len(records) - len(kept)
+        with atomic_path(path) as tmp, tf.io.TFRecordWriter(tmp) as writer:
+            for record in kept:
+                writer.write(record)
+    return dropped
 
 
 def plot_curves(history, path, columns=4):

@@ -28,6 +28,7 @@ from absl import logging
 
 from acai.lib import callbacks as run_callbacks
 from acai.lib import checkpoint, hparams
+from acai.lib.summaries import prune_events
 from acai.lib.errors import Interrupted, RunError
 
 kimg_text = run_callbacks.kimg_text
@@ -99,6 +100,8 @@ def _train(model, spec, run, stop, *, evaluate, verbose, callbacks):
     batch, seed = run.batch, run.seed
     total, period = run.total_kimg << 10, run.report_kimg << 10
     found = checkpoint.find(run.checkpoint_dir)
+    if found[0]:
+        run.check_checkpoint(found[0][-1])  # Not a checkpoint of another run.
     done = checkpoint.images_seen(found[0][-1]) if found[0] else 0
     if done >= total:  # Done: nothing to restore.
         logging.info("%s is done: kimg=%s >= total_kimg=%d", run.path, kimg_text(done),
@@ -115,6 +118,8 @@ def _train(model, spec, run, stop, *, evaluate, verbose, callbacks):
         logging.info("Resumed %s at kimg=%s", run.path, kimg_text(int(nimg)))
         if int(nimg) % period and checkpoint.holds_stream(restored):
             carried = run_callbacks.ContinuePeriod(model)
+    # TensorBoard as far as the checkpoint: what a killed report wrote is redone.
+    prune_events(run.summary_dir, int(nimg) >> 10)
     if verbose is None:
         verbose = sys.stdout.isatty()
     if evaluate == "model":
