@@ -34,6 +34,9 @@ def peek(argv, name, default):
 def define_run_flags(models, default_model):
     flags.DEFINE_enum("model", default_model, sorted(models), "Which model to train.")
     flags.DEFINE_string("train_dir", "./experiments", "Folder where runs are stored.")
+    # An empty --train_dir= would train into the current folder.
+    flags.register_validator("train_dir", lambda value: bool(value and value.strip()),
+                             "--train_dir must name a folder (it is empty)")
     flags.DEFINE_string("dataset", "lines32", "lines32, mnist32, svhn32, cifar10, "
                         "celeba32, tfds:NAME or folder:PATH.")
     flags.DEFINE_string("data_dir", None, "TensorFlow Datasets folder (default: "

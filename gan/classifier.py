@@ -30,6 +30,7 @@ import tensorflow as tf
 from absl import logging
 
 from acai.lib import progress
+from acai.lib.errors import cause
 from acai.lib.files import atomic_path, write_json
 
 FEATURES = 128
@@ -153,14 +154,34 @@ def save(classifier, directory):
 
 
 def load(directory):
-    """The classifier saved in `directory`, or None when there is none (yet)."""
+    """The classifier saved in `directory`, or None when there is none (yet) or it is
+    damaged (a warning names the file: it is trained again)."""
     model_path = os.path.join(directory, MODEL_FILE)
     info_path = os.path.join(directory, INFO_FILE)
     if not (os.path.exists(model_path) and os.path.exists(info_path)):
         return None
-    with open(info_path) as f:
+    for path, read in ((info_path, read_info), (model_path, read_network)):
+        try:
+            loaded = read(path)
+        except Exception as e:  # Keras and json raise several types for a damaged file.
+            logging.warning("the cached classifier file %s is damaged (%s): training the "
+                            "classifier again", path, cause(e))
+            return None
+        if path == info_path:
+            info = loaded
+    return FeatureClassifier(loaded, info)
+
+
+def read_info(path):
+    with open(path, encoding="utf-8") as f:
         info = json.load(f)
-    return FeatureClassifier(keras.saving.load_model(model_path, compile=False), info)
+    if not isinstance(info, dict):
+        raise ValueError(f"a JSON {type(info).__name__}, not an object")
+    return info
+
+
+def read_network(path):
+    return keras.saving.load_model(path, compile=False)
 
 
 def get_classifier(spec, directory, *, kimg=64, batch=64, seed=0):

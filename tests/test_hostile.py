@@ -12,6 +12,7 @@ import pytest
 from acai import registry
 from acai.lib import data, export
 from acai.lib.run import RunError, load_config, read_metrics
+from conftest import REPO as REPO_DIR
 from conftest import SMALL, TINY, error_line, run_module, train_in
 
 
@@ -194,3 +195,101 @@ def test_a_deleted_lock_file_does_not_let_a_second_process_in(tmp_path, lines32)
     second.prepare()
     assert f"process {os.getpid()} on " in open(second.lock_path).read()
     second.unlock()
+
+
+def images_in(folder, count, mode="RGB", start=0):
+    import numpy as np
+    from PIL import Image
+    os.makedirs(folder, exist_ok=True)
+    rng = np.random.default_rng(start)
+    channels = {"RGB": 3, "L": 1}[mode]
+    for i in range(start, start + count):
+        pixels = rng.integers(0, 256, (32, 32, channels), dtype=np.uint8)
+        Image.fromarray(pixels.squeeze(-1) if channels == 1 else pixels, mode).save(
+            os.path.join(folder, f"{i:03d}.png"))
+
+
+def test_one_grey_file_first_does_not_turn_a_colour_folder_grey(tmp_path, caplog):
+    images_in(tmp_path / "a", 1, "L")  # 000.png, the first file: grey.
+    images_in(tmp_path / "a", 20, "RGB", start=1)
+    images_in(tmp_path / "b", 20, "RGB")
+    spec = data.get_dataset(f"folder:{tmp_path}")
+    assert spec.colors == 3
+    assert "1 of its 41 images are grey and the others colour" in caplog.text
+    images_in(tmp_path / "grey" / "a", 3, "L")
+    assert data.get_dataset(f"folder:{tmp_path / 'grey'}").colors == 1
+
+
+def test_a_symlinked_or_dangling_class_folder_is_one_line(tmp_path):
+    images_in(tmp_path / "a", 12)
+    os.symlink(tmp_path / "a", tmp_path / "b")
+    with pytest.raises(data.DatasetUnavailable, match=r"class folders .*/a and .*/b are the "
+                                                       r"same folder"):
+        data.get_dataset(f"folder:{tmp_path}")
+    os.remove(tmp_path / "b")
+    os.symlink(tmp_path / "gone", tmp_path / "b")
+    with pytest.raises(data.DatasetUnavailable, match=r"class folder .*/b is a symbolic link "
+                                                       r"to .*/gone, which does not exist"):
+        data.get_dataset(f"folder:{tmp_path}")
+
+
+def test_an_empty_test_split_and_a_class_of_one_image(tmp_path):
+    images_in(tmp_path / "train" / "a", 5)
+    os.makedirs(tmp_path / "test" / "a")
+    with pytest.raises(data.DatasetUnavailable, match=r"its test split holds no images"):
+        data.get_dataset(f"folder:{tmp_path}")
+    images_in(tmp_path / "flat" / "a", 12)
+    images_in(tmp_path / "flat" / "one", 1)  # A class of one image: kept for training.
+    spec = data.get_dataset(f"folder:{tmp_path / 'flat'}")
+    labels = [int(y) for _, y in spec.train_once(64).unbatch()]
+    assert labels.count(1) == 1 and labels.count(0) == 10
+
+
+def test_a_file_name_that_is_not_utf8_trains_and_is_named_when_unreadable(tmp_path):
+    folder = os.fsencode(tmp_path / "a")
+    images_in(tmp_path / "a", 12)
+    os.rename(os.path.join(folder, b"003.png"), os.path.join(folder, b"caf\xe9.png"))
+    spec = data.get_dataset(f"folder:{tmp_path}")
+    assert sum(1 for _ in spec.train_once(64).unbatch()) + sum(
+        1 for _ in spec.test(64).unbatch()) == 12
+    with open(os.path.join(folder, b"caf\xe9.png"), "wb") as f:
+        f.write(b"not an image")
+    with pytest.raises(data.DatasetUnavailable, match=r"unreadable image file\(s\): .*/a/"
+                                                       r"caf\\xe9.png"):
+        data.get_dataset(f"folder:{tmp_path}")
+
+
+def test_a_byte_that_is_not_utf8_in_metrics_names_the_file_and_line(tmp_path, lines32):
+    _, run = baseline_run(tmp_path, lines32, total_kimg=1)
+    good = open(run.metrics_path, "rb").read()
+    with open(run.metrics_path, "wb") as f:
+        f.write(good.replace(b'"kimg"', b'"k\xffimg"') + good)
+    with pytest.raises(RunError, match=rf"{run.metrics_path} is damaged at line 1 \('utf-8' "
+                                       r"codec can't decode byte 0xff"):
+        read_metrics(run.path)
+
+
+def test_a_damaged_cached_classifier_is_named_and_trained_again(tmp_path, caplog):
+    from gan import classifier
+    spec = data.get_dataset("lines32")
+    directory = str(tmp_path / "classifier")
+    first = classifier.get_classifier(spec, directory, kimg=1, batch=64)
+    info = open(os.path.join(directory, classifier.INFO_FILE)).read()
+    with open(os.path.join(directory, classifier.MODEL_FILE), "r+b") as f:
+        f.truncate(100)
+    again = classifier.get_classifier(spec, directory, kimg=1, batch=64)
+    assert f"{directory}/{classifier.MODEL_FILE} is damaged" in caplog.text
+    assert again.info["class_names"] == first.info["class_names"]
+    assert classifier.load(directory) is not None  # Saved whole again.
+    with open(os.path.join(directory, classifier.INFO_FILE), "w") as f:
+        f.write(info[:len(info) // 2])
+    caplog.clear()
+    classifier.get_classifier(spec, directory, kimg=1, batch=64)
+    assert f"{directory}/{classifier.INFO_FILE} is damaged" in caplog.text
+
+
+def test_an_empty_train_dir_is_refused(tmp_path):
+    result = run_module("acai.train", *TINY, "--train_dir=", "--total_kimg=1")
+    assert result.returncode != 0
+    assert "--train_dir must name a folder" in result.stderr
+    assert not os.path.exists(os.path.join(REPO_DIR, "lines32"))

@@ -25,7 +25,8 @@ BATCH = 256
 
 def test_images(spec, count):
     """The first `count` images of the test split, always the same ones."""
-    images = np.concatenate([x.numpy() for x, _ in spec.test(BATCH).take(-(-count // BATCH))])
+    batches = [x.numpy() for x, _ in spec.test(BATCH).take(-(-count // BATCH))]
+    images = np.concatenate(batches) if batches else np.zeros((0,))
     if images.shape[0] < count:
         raise ValueError(f"the test split of {spec.name} has {images.shape[0]} images, "
                          f"{count} needed")

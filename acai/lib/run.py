@@ -135,7 +135,7 @@ class Run:
                 holder = ""
             raise RunError(f"{self.path} is being trained by {holder or 'another process'}; "
                            "wait for it to end or stop it, or use another --train_dir")
-        self.lock_file = lock_fd
+        self.lock_file = FolderLock(lock_fd)
         try:
             write_text(f"process {os.getpid()} on {socket.gethostname()} since "
                        f"{datetime.datetime.now():%Y-%m-%d %H:%M:%S}\n", self.lock_path)
@@ -145,8 +145,7 @@ class Run:
 
     def unlock(self):
         if self.lock_file is not None:
-            fcntl.flock(self.lock_file, fcntl.LOCK_UN)
-            os.close(self.lock_file)
+            self.lock_file.release()
             self.lock_file = None
 
     def prepare(self):
@@ -186,6 +185,23 @@ class Run:
         configuration (as far as its copy of config.json says: older ones have none)."""
         check_written_by(prefix, self.config_path, self.config, self.restartable,
                          self.defaults)
+
+
+class FolderLock:
+    """A lock held on an open folder; released by `release`, or when it is garbage (as a
+    file object's would be)."""
+
+    def __init__(self, fd):
+        self.fd = fd
+
+    def release(self):
+        if self.fd is not None:
+            fcntl.flock(self.fd, fcntl.LOCK_UN)
+            os.close(self.fd)
+            self.fd = None
+
+    def __del__(self):
+        self.release()
 
 
 def config_changes(saved, config, restartable=(), keys=None):
@@ -233,12 +249,12 @@ def read_metrics(run_dir):
     path = os.path.join(run_dir, "metrics.jsonl")
     if not os.path.exists(path):
         return []
-    with open(path) as f:
+    with open(path, "rb") as f:  # Decoded line by line: a bad byte is a damaged line.
         lines = [(number, line) for number, line in enumerate(f, 1) if line.strip()]
     reports = []
     for index, (number, line) in enumerate(lines):
         try:
-            entry = json.loads(line)
+            entry = json.loads(line.decode("utf-8"))
             if not isinstance(entry, dict) or "kimg" not in entry:
                 raise ValueError("no kimg")
             if isinstance(entry["kimg"], bool) or not isinstance(entry["kimg"],
@@ -248,7 +264,7 @@ def read_metrics(run_dir):
             if index < len(lines) - 1:
                 raise RunError(f"{path} is damaged at line {number} ({e}): repair or "
                                "delete that line")
-            kimg = re.search(r'"kimg":\s*([0-9.]+)', line)
+            kimg = re.search(r'"kimg":\s*([0-9.]+)', line.decode("utf-8", "replace"))
             logging.warning("%s: dropped its damaged last line (the report of kimg=%s)", path,
                             kimg.group(1) if kimg else "?")
             break

@@ -27,9 +27,33 @@ def list_images(folder):
     return paths
 
 
+def shown(path):
+    """A path for a message, whatever bytes its name holds (non-UTF-8 ones as \\xNN)."""
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
+
+
 def class_dirs(folder):
-    return sorted(d for d in os.listdir(folder)
-                  if not d.startswith(".") and os.path.isdir(os.path.join(folder, d)))
+    """The class sub-folders of `folder`, sorted. A symbolic link to another class's
+    folder (the same images twice as two classes) or to nothing is a DatasetUnavailable."""
+    names, seen = [], {}
+    for d in sorted(os.listdir(folder)):
+        path = os.path.join(folder, d)
+        if d.startswith("."):
+            continue
+        if os.path.islink(path) and not os.path.exists(path):
+            raise DatasetUnavailable(f"class folder {shown(path)} is a symbolic link to "
+                                     f"{shown(os.readlink(path))}, which does not exist: "
+                                     "remove the link or restore its target")
+        if not os.path.isdir(path):
+            continue
+        real = os.path.realpath(path)
+        if real in seen:
+            raise DatasetUnavailable(f"class folders {shown(seen[real])} and {shown(path)} "
+                                     "are the same folder (a symbolic link): the same "
+                                     "images would be two classes; remove one")
+        seen[real] = path
+        names.append(d)
+    return names
 
 
 def folder_files(folder, class_names):
@@ -68,16 +92,39 @@ def decode_fn(colors):
     return decode
 
 
-def unreadable_images(paths):
-    """The files among `paths` that do not decode as an image (damaged, empty, not an
-    image), in order; every file is decoded once, in parallel."""
-    ds = tf.data.Dataset.from_tensor_slices(tf.constant(paths, tf.string)).enumerate()
+def path_tensor(paths):
+    """Paths as a tf.string tensor of their bytes (names need not be UTF-8)."""
+    return tf.constant([os.fsencode(p) for p in paths], tf.string)
+
+
+def scan_images(paths):
+    """-> (the files among `paths` that do not decode as an image (damaged, empty, not an
+    image), in order; {path: channels} of the others). Every file is decoded once, in
+    parallel."""
+    ds = tf.data.Dataset.from_tensor_slices(path_tensor(paths)).enumerate()
     ds = ds.map(lambda i, path: (i, tf.shape(tf.io.decode_image(
-        tf.io.read_file(path), expand_animations=False))), num_parallel_calls=AUTOTUNE)
-    read = set()
-    for indices, _ in ds.ignore_errors().batch(4096).as_numpy_iterator():
-        read.update(indices.tolist())
-    return [path for i, path in enumerate(paths) if i not in read]
+        tf.io.read_file(path), expand_animations=False))[2]), num_parallel_calls=AUTOTUNE)
+    channels = {}
+    for indices, counts in ds.ignore_errors().batch(4096).as_numpy_iterator():
+        channels.update(zip(indices.tolist(), counts.tolist()))
+    return ([path for i, path in enumerate(paths) if i not in channels],
+            {paths[i]: count for i, count in channels.items()})
+
+
+def unreadable_images(paths):
+    """The files among `paths` that do not decode as an image, in order."""
+    return scan_images(paths)[0]
+
+
+def colors_of(name, channels):
+    """1 if every image is grey (1 or 2 channels), else 3: one colour file makes the
+    dataset colour, the grey ones repeated over three channels (a warning counts them)."""
+    grey = sum(1 for count in channels.values() if count < 3)
+    if grey and grey < len(channels):
+        logging.warning("dataset %r: %d of its %d images are grey and the others colour: it "
+                        "is served in colour (the grey ones on all three channels)", name,
+                        grey, len(channels))
+    return 1 if grey == len(channels) else 3
 
 
 def without(files, bad):
@@ -101,9 +148,12 @@ def splits(name, folder):
         return class_names, train, folder_files(os.path.join(folder, "test"), class_names)
     class_names = tuple(subdirs)
     train, test, index = ([], []), ([], []), {}
-    for path, label in zip(*folder_files(folder, class_names)):
+    paths, labels = folder_files(folder, class_names)
+    counts = {label: labels.count(label) for label in set(labels)}
+    for path, label in zip(paths, labels):
         i = index[label] = index.get(label, -1) + 1
-        part = test if i % HOLDOUT_EVERY == 0 else train
+        # A class of one image keeps it for training (its test part stays empty).
+        part = test if i % HOLDOUT_EVERY == 0 and counts[label] > 1 else train
         part[0].append(path)
         part[1].append(label)
     return class_names, train, test
@@ -131,25 +181,28 @@ def spec(name, classes, skip_unreadable=False):
         raise DatasetUnavailable(f"dataset {name!r}: class folder(s) {', '.join(empty)} hold "
                                  f"no training images ({EXTENSIONS_TEXT}); remove them or "
                                  "add images")
-    bad = unreadable_images(train[0] + test[0])
+    if not test[0]:
+        raise DatasetUnavailable(f"dataset {name!r}: its test split holds no images "
+                                 f"({EXTENSIONS_TEXT}): fill {shown(folder)}/test/CLASS/ "
+                                 "folders, or give no test folder and two images or more "
+                                 f"per class (every {HOLDOUT_EVERY}th is held out)")
+    bad, channels = scan_images(train[0] + test[0])
     if bad and not skip_unreadable:
         raise DatasetUnavailable(f"dataset {name!r}: {len(bad)} unreadable image file(s): "
-                                 f"{', '.join(bad)}; remove or replace them, or skip them "
-                                 "with --skip_bad_images")
+                                 f"{', '.join(map(shown, bad))}; remove or replace them, or "
+                                 "skip them with --skip_bad_images")
     if bad:
         logging.warning("dataset %r: skipping %d unreadable image file(s): %s", name,
-                        len(bad), ", ".join(bad))
+                        len(bad), ", ".join(map(shown, bad)))
         train, test = without(train, set(bad)), without(test, set(bad))
-
-    first = tf.io.decode_image(tf.io.read_file(train[0][0]), expand_animations=False)
-    colors = 1 if first.shape[-1] in (1, 2) else 3
+    colors = colors_of(name, channels)
     decode = decode_fn(colors)
 
     def load(split, shuffle, seed):
         del shuffle, seed  # The shared pipeline shuffles the decoded images.
         paths, labels = train if split == "train" else test
-        ds = tf.data.Dataset.from_tensor_slices(
-            (tf.constant(paths, tf.string), tf.constant(labels, tf.int64)))
+        ds = tf.data.Dataset.from_tensor_slices((path_tensor(paths),
+                                                 tf.constant(labels, tf.int64)))
         return ds.map(lambda p, y: (decode(p), y), num_parallel_calls=AUTOTUNE)
 
     return image_spec(name, colors, class_names, classes, load, to_float, True,
