@@ -51,30 +51,30 @@ def saved_nimg(run_dir):
 
 @pytest.mark.slow
 def test_sigterm_writes_a_checkpoint_and_the_same_command_resumes(tmp_path):
-    flags = TINY + [f"--train_dir={tmp_path}", "--total_kimg=2", "--report_kimg=2"]
+    flags = TINY + [f"--train_dir={tmp_path}", "--total_kimg=4", "--report_kimg=2"]
     run_dir = tmp_path / RUN_NAME
     process = start_binary(*flags)
     wait_for(run_dir / "config.json", process)
-    time.sleep(3)  # Into the first steps (a signal before the first step waits for it).
+    time.sleep(1)  # Before or in the first steps (a signal before the first step waits for it).
     process.send_signal(signal.SIGTERM)
     _, stderr = process.communicate(timeout=240)
     assert process.returncode == 128 + signal.SIGTERM, stderr[-2000:]
     assert "stopped by SIGTERM at kimg=" in stderr and "the same command resumes" in stderr
     stopped_at = saved_nimg(run_dir)
-    assert 0 < stopped_at < 2048 and stopped_at % 32 == 0
+    assert 0 < stopped_at < 4096 and stopped_at % 32 == 0
     assert "interrupted-" in tf.train.latest_checkpoint(str(run_dir / "ckpt"))
 
     result = run_binary(*flags)
     assert result.returncode == 0, result.stderr[-2000:]
     assert f"Resumed {run_dir} at kimg={callbacks.kimg_text(stopped_at)}" in result.stderr
     # It went on from there, to total_kimg and no further, reporting on the kimg grid.
-    assert saved_nimg(run_dir) == 2048
+    assert saved_nimg(run_dir) == 4096
     latest = tf.train.latest_checkpoint(str(run_dir / "ckpt"))
-    assert latest.endswith("ckpt-2")
+    assert latest.endswith("ckpt-4")
     steps = tf.train.load_variable(
         latest, "model/optimizer_ae/_iterations/.ATTRIBUTES/VARIABLE_VALUE")
-    assert steps == 2048 // 32
-    assert [entry["kimg"] for entry in read_metrics(str(run_dir))] == [2]
+    assert steps == 4096 // 32
+    assert [entry["kimg"] for entry in read_metrics(str(run_dir))] == [2, 4]
     # The report that followed made the interrupted checkpoint unnecessary: it is gone.
     assert not glob.glob(str(run_dir / "ckpt" / "interrupted-*"))
 
