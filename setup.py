@@ -8,6 +8,7 @@ setup(
                  "into a toolkit for generative models of 32x32 images."),
     packages=find_packages(include=["acai", "acai.*", "gan", "gan.*", "vae", "vae.*",
                                     "flags", "flags.*"]),
+    license="Apache-2.0",
     python_requires=">=3.10",
     install_requires=[
         "tensorflow>=2.16",
@@ -31,8 +32,9 @@ setup(
     extras_require={
         # acai-export --format=onnx.
         "onnx": ["tf2onnx>=1.17", "onnxruntime>=1.20"],
-        # The tests run the ONNX export too.
-        "test": ["pytest>=7", "pytest-xdist>=3", "tf2onnx>=1.17", "onnxruntime>=1.20"],
+        # The tests run the ONNX export too, and execute the tour notebook.
+        "test": ["pytest>=7", "pytest-xdist>=3", "tf2onnx>=1.17", "onnxruntime>=1.20",
+                 "nbclient>=0.10", "nbformat>=5.10", "ipykernel>=6"],
     },
     entry_points={"console_scripts": [
         "acai-train = acai.train:run",

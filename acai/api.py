@@ -15,14 +15,21 @@
                                        # of images in [-1, 1], or (images, labels)
     api.train(model, "lines32", "experiments", total_kimg=128)   # a run folder, as acai-train
     api.show(images)            # a grid of images in [-1, 1], inline in a notebook
+    fig = api.figure(figsize=(4, 3))   # a Figure to draw on, inline in a notebook too
+    images = api.read_images(["a.png", "b.jpg"], colors=3)   # files as a model's input
 
 Models are keras.Models: `model.fit`, `model.summary()`, Keras callbacks all apply.
 """
 
 from acai import registry
+import numpy as np
+import tensorflow as tf
+
 from acai.lib import data, training
+from acai.lib.data.folders import decode_fn
+from acai.lib.data.pipeline import to_float
 from acai.lib.run import SETTINGS
-from acai.lib.summaries import grid_figure, grid_of, to_uint8
+from acai.lib.summaries import ShownFigure, grid_figure, grid_of, to_uint8
 
 MODELS = registry.MODELS
 
@@ -77,7 +84,30 @@ def show(images, cols=None, title=None):
     return grid_figure(images, cols, title)
 
 
+def figure(**kwargs):
+    """A new matplotlib Figure (keyword arguments: Figure's, e.g. figsize=(4, 3)) that a
+    notebook shows inline when it is a cell's result, with no pyplot: draw on
+    `figure.add_subplot()`."""
+    return ShownFigure(**kwargs)
+
+
 def grid(images, cols=None):
     """Images [N, H, W, C] in [-1, 1] -> one uint8 image [rows * H, cols * W, C] of the
     grid, e.g. for PIL.Image.fromarray or an image summary."""
     return to_uint8(grid_of(images, cols))
+
+
+def read_images(paths, colors=3):
+    """Image files (PNG, JPEG, BMP, GIF; any size and colour mode) as a model's input:
+    float32 [N, 32, 32, colors] in [-1, 1], converted and resized as a `folder:`
+    dataset's images are. colors: 1 (grey) or 3, the model's image_shape[-1]."""
+    if colors not in (1, 3):
+        raise ValueError(f"colors={colors!r}: 1 (grey) or 3")
+    decode = decode_fn(colors)
+    images = []
+    for path in paths:
+        try:
+            images.append(to_float(decode(tf.constant(str(path)))).numpy())
+        except (tf.errors.OpError, ValueError) as e:
+            raise ValueError(f"cannot read {path} as an image ({str(e).splitlines()[0]})")
+    return np.stack(images) if images else np.zeros((0, 32, 32, colors), np.float32)

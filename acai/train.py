@@ -28,7 +28,7 @@ def main():
     if FLAGS.seed is not None:
         device.make_reproducible(FLAGS.seed)
     spec = data.get_dataset(FLAGS.dataset, FLAGS.data_dir, FLAGS.classes,
-                            skip_unreadable=FLAGS.skip_bad_images)
+                            skip_unreadable=FLAGS.skip_bad_images, download=FLAGS.download)
     with strategy.scope():  # Variables, optimisers and metrics: one per replica.
         model = registry.build(FLAGS.model, spec, training_flags.config(registry.models()))
         model.compile()

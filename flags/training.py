@@ -41,6 +41,8 @@ def define_run_flags(models, default_model):
                         "celeba32, tfds:NAME or folder:PATH.")
     flags.DEFINE_string("data_dir", None, "TensorFlow Datasets folder (default: "
                         "TFDS_DATA_DIR or ~/tensorflow_datasets).")
+    flags.DEFINE_bool("download", True, "Download and prepare a TFDS dataset that is not "
+                      "in --data_dir yet; --nodownload: say how to prepare it instead.")
     flags.DEFINE_list("classes", [], "Keep only these classes (names or indices), "
                       "e.g. --classes=horse,bird.")
     flags.DEFINE_integer("batch", SETTINGS["batch"], "Batch size (global: split between the replicas).",

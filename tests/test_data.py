@@ -70,8 +70,8 @@ def test_unknown_tfds_name():
 @pytest.mark.parametrize('name,tfds_name', [('svhn32', 'svhn_cropped'), ('celeba32', 'celeb_a'),
                                             ('tfds:fashion_mnist', 'fashion_mnist')])
 def test_missing_tfds_data(tmp_path, name, tfds_name):
-    with pytest.raises(data.DatasetUnavailable) as error:
-        data.get_dataset(name, data_dir=str(tmp_path))
+    with pytest.raises(data.DatasetUnavailable) as error:  # Not downloaded (tests offline).
+        data.get_dataset(name, data_dir=str(tmp_path), download=False)
     check_one_line(error, repr(name), repr(tfds_name), str(tmp_path), 'data_dir',
                    'download_and_prepare')
 

@@ -71,7 +71,7 @@ def choose_precision(precision, cpuinfo="/proc/cpuinfo"):
     float32 elsewhere, the paper's precision. On a CPU that computes bfloat16 natively
     (AVX512_BF16 or AMX) `why` says that --precision=mixed_bfloat16 trains faster there;
     auto does not choose it because on the lines it left ACAI's mean distance 8-26% above
-    float32's at the same seed (the README's "float32 or bfloat16").
+    float32's at the same seed (docs/results.md, "float32 or bfloat16").
     """
     if precision not in PRECISIONS:
         raise RunError(f"unknown precision {precision!r}; valid: {', '.join(PRECISIONS)}")
@@ -88,7 +88,7 @@ def choose_precision(precision, cpuinfo="/proc/cpuinfo"):
     if bf16:
         return "float32", (f"auto; this CPU computes bfloat16 natively ({', '.join(bf16)}): "
                            "--precision=mixed_bfloat16 trains faster, at some cost in the "
-                           "lines metrics (README: float32 or bfloat16)")
+                           "lines metrics (docs/results.md: float32 or bfloat16)")
     return "float32", "auto"
 
 

@@ -3,6 +3,7 @@ animations (interpolations, latent walks) as GIF files."""
 
 import contextlib
 import glob
+import io
 import math
 import os
 
@@ -35,13 +36,25 @@ def grid_of(images, cols=None):
     return images_to_grid(padded.reshape((rows, cols) + images.shape[1:]))
 
 
+class ShownFigure(Figure):
+    """A matplotlib Figure that a notebook (IPython) shows inline by itself, through
+    `_repr_png_`: no pyplot, no backend, whatever `%matplotlib` says."""
+
+    def _repr_png_(self):
+        buffer = io.BytesIO()
+        self.savefig(buffer, format="png", bbox_inches="tight")
+        return buffer.getvalue()
+
+
 def grid_figure(images, cols=None, title=None, scale=0.5):
     """A matplotlib Figure of images [N, H, W, C] in [-1, 1] as a grid (grid_of), drawn
     with the object API: a notebook shows it inline, and no global state changes."""
     grid = grid_of(images, cols)
     height, width = grid.shape[:2]
-    fig = Figure(figsize=(max(1.0, scale * width / 32), max(1.0, scale * height / 32)))
-    draw_image(fig.add_axes((0, 0, 1, 0.92 if title else 1)), grid)
+    size = (max(1.0, scale * width / 32), max(1.0, scale * height / 32))
+    top = 0.3 if title else 0.0  # Inches kept above the grid for the title.
+    fig = ShownFigure(figsize=(size[0], size[1] + top))
+    draw_image(fig.add_axes((0, 0, 1, size[1] / (size[1] + top))), grid)
     if title:
         fig.suptitle(title, fontsize=9)
     return fig

@@ -10,7 +10,8 @@ float32 [B, 32, 32, C] in [-1, 1], label int64 [B]. Names:
     folder:PATH            one sub-folder of images per class (folders.py)
 
 Every kind ends in the one pipeline of pipeline.py (class filter, shuffle, batches).
-TFDS data is never downloaded: a dataset that is not prepared raises DatasetUnavailable.
+A TFDS dataset that is not prepared is downloaded and prepared into the data folder
+(unless download=False); one that cannot be raises DatasetUnavailable (one line).
 """
 
 from typing import Optional
@@ -25,7 +26,7 @@ __all__ = ["DATASETS", "SIZE", "DataSpec", "DatasetUnavailable", "get_dataset",
 
 
 def get_dataset(name: str, data_dir: Optional[str] = None, classes=None,
-                skip_unreadable=False) -> DataSpec:
+                skip_unreadable=False, download=True) -> DataSpec:
     """The DataSpec of the dataset `name` (see the module docstring).
 
     data_dir: TFDS data folder (None: TFDS default, honours TFDS_DATA_DIR).
@@ -33,13 +34,15 @@ def get_dataset(name: str, data_dir: Optional[str] = None, classes=None,
       comma-separated string; labels are remapped to 0..k-1 in the given order.
     skip_unreadable: folder datasets leave out (with a warning) the files that do not
       decode, rather than refusing to start.
+    download: a TFDS dataset that is not prepared in data_dir is downloaded and prepared
+      there (TFDS' progress bars); False: a DatasetUnavailable says how to prepare it.
     """
     if name == lines32.NAME:
         return lines32.spec(classes)
     if name in tfds_sets.BUILTIN:
-        return tfds_sets.builtin_spec(name, data_dir, classes)
+        return tfds_sets.builtin_spec(name, data_dir, classes, download)
     if name.startswith("tfds:"):
-        return tfds_sets.generic_spec(name, data_dir, classes)
+        return tfds_sets.generic_spec(name, data_dir, classes, download)
     if name.startswith("folder:"):
         return folders.spec(name, classes, skip_unreadable)
     raise ValueError(f"unknown dataset {name!r}; valid: {', '.join(DATASETS)}, "
