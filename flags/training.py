@@ -45,12 +45,12 @@ def define_run_flags(models, default_model):
                       "in --data_dir yet; --nodownload: say how to prepare it instead.")
     flags.DEFINE_list("classes", [], "Keep only these classes (names or indices), "
                       "e.g. --classes=horse,bird.")
-    flags.DEFINE_integer("batch", SETTINGS["batch"], "Batch size (global: split between the replicas).",
-                         lower_bound=1)
+    flags.DEFINE_integer("batch", SETTINGS["batch"], "Batch size (global: split between "
+                         "the replicas; it must divide 1024 x report_kimg).", lower_bound=1)
     flags.DEFINE_integer("total_kimg", 1 << 14, "Training duration in kimg (1024 "
                          "images).", lower_bound=1)
-    flags.DEFINE_integer("report_kimg", SETTINGS["report_kimg"], "Report, evaluate and checkpoint every "
-                         "this many kimg.", lower_bound=1)
+    flags.DEFINE_integer("report_kimg", SETTINGS["report_kimg"], "Report, evaluate and "
+                         "checkpoint every this many kimg.", lower_bound=1)
     flags.DEFINE_integer("seed", None, "Random seed; also makes TensorFlow's ops "
                          "deterministic, so that a run repeats (default: a random run).")
     flags.DEFINE_enum("precision", "auto", PRECISIONS, "Compute dtype policy; auto: "

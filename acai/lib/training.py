@@ -12,10 +12,11 @@ it and reports on the usual kimg grid (`fit` first runs the rest of that report 
 as one short epoch). With a seed, a resumed run is the run that was never stopped: the
 data stream goes on from the batch it reached, the model's random draws from the state
 its checkpoint saved, and the report period's running means from their sums, so that
-metrics.jsonl is the same (timings aside). A checkpoint is never half-written (TensorFlow writes its files,
-then atomically points the `ckpt/checkpoint` state file at them), so a run killed
-outright resumes from its last complete checkpoint. A non-finite loss stops the run
-before anything of it is saved; a damaged checkpoint stops it with one line.
+metrics.jsonl is the same (timings aside). A checkpoint is never half-written
+(TensorFlow writes its files, then atomically points the `ckpt/checkpoint` state file at
+them), so a run killed outright resumes from its last complete checkpoint. A non-finite
+loss stops the run before anything of it is saved; a damaged checkpoint stops it with one
+line.
 
 Distribution: the model is built and compiled under a tf.distribute strategy's scope;
 `fit` runs each step on every replica's share of the (global) batch.
@@ -28,8 +29,8 @@ from absl import logging
 
 from acai.lib import callbacks as run_callbacks
 from acai.lib import checkpoint, hparams
-from acai.lib.summaries import prune_events
 from acai.lib.errors import Interrupted, RunError
+from acai.lib.summaries import prune_events
 
 kimg_text = run_callbacks.kimg_text
 
