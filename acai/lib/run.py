@@ -179,7 +179,6 @@ class Run:
             self.unlock()
             raise
 
-
     def check_checkpoint(self, prefix):
         """A RunError unless the checkpoint `prefix` was written with this run's
         configuration (as far as its copy of config.json says: older ones have none)."""
