@@ -15,14 +15,14 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 
 for MODEL in acai baseline; do
   for LATENT in 16 2; do
-    python -m acai.train --model="$MODEL" --dataset=mnist32 "${DATA[@]}" --latent_width=4 \
-      --depth=16 --latent="$LATENT" --train_dir="$OUT" --total_kimg=256 --report_kimg=64 \
+    python -m acai.train --model="$MODEL" --dataset=mnist32 ${DATA[@]+"${DATA[@]}"} \
+      --latent_width=4 --depth=16 --latent="$LATENT" --train_dir="$OUT" --total_kimg=256 --report_kimg=64 \
       --seed=1 --precision=float32
   done
 done
 for RUN in "$OUT"/mnist32/*; do
-  python -m acai.classify --ae_dir="$RUN" --total_kimg=1024 "${DATA[@]}"
-  python -m acai.cluster --ae_dir="$RUN" "${DATA[@]}"
+  python -m acai.classify --ae_dir="$RUN" --total_kimg=1024 ${DATA[@]+"${DATA[@]}"}
+  python -m acai.cluster --ae_dir="$RUN" ${DATA[@]+"${DATA[@]}"}
 done
 
 python "$HERE/table.py" "$OUT"/mnist32/* --columns metrics:latent_accuracy \

@@ -25,7 +25,8 @@ python -m gan.pegasus --run="$FOLDER/DCGAN_depth32_n_critic1_z_dim100" \
 python - "$OUT/pegasus/pegasus.json" <<'PY'
 import json, sys
 report = json.load(open(sys.argv[1]))
-print("| images | best score | 64th | top: FD, precision, realism, sharpness | unranked: the same |")
+print("| images | best score | last kept | kept: FD, precision, realism, sharpness "
+      "| unranked: the same |")
 print("|---|---|---|---|---|")
 def realism(r):
     keys = ("frechet_distance", "precision", "realism_score", "sharpness")
