@@ -21,12 +21,12 @@
 Models are keras.Models: `model.fit`, `model.summary()`, Keras callbacks all apply.
 """
 
-from acai import registry
 import numpy as np
 import tensorflow as tf
 
+from acai import registry
 from acai.lib import data, training
-from acai.lib.data.folders import decode_fn
+from acai.lib.data.folders import decode_fn, path_tensor
 from acai.lib.data.pipeline import to_float
 from acai.lib.run import SETTINGS
 from acai.lib.summaries import ShownFigure, grid_figure, grid_of, to_uint8
@@ -105,9 +105,9 @@ def read_images(paths, colors=3):
         raise ValueError(f"colors={colors!r}: 1 (grey) or 3")
     decode = decode_fn(colors)
     images = []
-    for path in paths:
+    for path, name in zip(paths, path_tensor([str(p) for p in paths])):
         try:
-            images.append(to_float(decode(tf.constant(str(path)))).numpy())
+            images.append(to_float(decode(name)).numpy())
         except (tf.errors.OpError, ValueError) as e:
             raise ValueError(f"cannot read {path} as an image ({str(e).splitlines()[0]})")
     return np.stack(images) if images else np.zeros((0, 32, 32, colors), np.float32)

@@ -160,28 +160,19 @@ def load(directory):
     info_path = os.path.join(directory, INFO_FILE)
     if not (os.path.exists(model_path) and os.path.exists(info_path)):
         return None
-    for path, read in ((info_path, read_info), (model_path, read_network)):
-        try:
-            loaded = read(path)
-        except Exception as e:  # Keras and json raise several types for a damaged file.
-            logging.warning("the cached classifier file %s is damaged (%s): training the "
-                            "classifier again", path, cause(e))
-            return None
-        if path == info_path:
-            info = loaded
-    return FeatureClassifier(loaded, info)
-
-
-def read_info(path):
-    with open(path, encoding="utf-8") as f:
-        info = json.load(f)
-    if not isinstance(info, dict):
-        raise ValueError(f"a JSON {type(info).__name__}, not an object")
-    return info
-
-
-def read_network(path):
-    return keras.saving.load_model(path, compile=False)
+    path = info_path
+    try:
+        with open(info_path, encoding="utf-8") as f:
+            info = json.load(f)
+        if not isinstance(info, dict):
+            raise ValueError(f"a JSON {type(info).__name__}, not an object")
+        path = model_path
+        network = keras.saving.load_model(model_path, compile=False)
+    except Exception as e:  # Keras and json raise several types for a damaged file.
+        logging.warning("the cached classifier file %s is damaged (%s): training the "
+                        "classifier again", path, cause(e))
+        return None
+    return FeatureClassifier(network, info)
 
 
 def get_classifier(spec, directory, *, kimg=64, batch=64, seed=0):

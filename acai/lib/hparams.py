@@ -9,7 +9,6 @@ distance). `tensorboard --logdir TRAIN_DIR` over a sweep or a lines benchmark th
 row per run, however often it was resumed.
 """
 
-import glob
 import os
 
 import tensorflow as tf
@@ -17,7 +16,7 @@ from tensorboard.plugins.hparams import api as hp
 from tensorboard.plugins.hparams import metadata as hp_metadata
 
 from acai.lib.run import read_metrics
-from acai.lib.summaries import events_error
+from acai.lib.summaries import event_files, events_error, read_events
 
 # Configuration entries that are where or how long a run is, not what it is.
 NOT_HPARAMS = ("train_dir", "data_dir", "verbose", "total_kimg", "report_kimg",
@@ -41,16 +40,9 @@ def hparams_of(config):
 
 def has_session(summary_dir):
     """Whether an event file in `summary_dir` already holds an HParams session."""
-    for path in glob.glob(os.path.join(summary_dir, "events.out.tfevents.*")):
-        try:
-            for record in tf.data.TFRecordDataset(path):
-                event = tf.compat.v1.Event.FromString(record.numpy())
-                if any(value.tag == hp_metadata.SESSION_START_INFO_TAG
-                       for value in event.summary.value):
-                    return True
-        except tf.errors.DataLossError:  # A torn last record: what came before counts.
-            continue
-    return False
+    return any(value.tag == hp_metadata.SESSION_START_INFO_TAG
+               for path in event_files(summary_dir)
+               for _, event in read_events(path)[0] for value in event.summary.value)
 
 
 def write_session(run):

@@ -141,7 +141,7 @@ def events_error(summary_dir):
     try:
         yield
     except tf.errors.OpError as e:
-        for path in glob.glob(os.path.join(summary_dir, "events.out.tfevents.*")):
+        for path in event_files(summary_dir):
             if os.path.getsize(path) == 0:
                 os.remove(path)
         raise RunError(f"cannot write TensorBoard events to {summary_dir} ({cause(e)}); "
@@ -155,24 +155,36 @@ def prune_events(summary_dir, last_step):
     otherwise show two values at a redone kimg. A file is rewritten (atomically) only
     where something goes; -> the number of events dropped."""
     dropped = 0
-    for path in sorted(glob.glob(os.path.join(summary_dir, "events.out.tfevents.*"))):
+    for path in event_files(summary_dir):
         if os.path.getsize(path) == 0:
             os.remove(path)
             continue
-        records, torn = [], False
-        try:
-            for record in tf.data.TFRecordDataset(path):
-                records.append(record.numpy())
-        except tf.errors.DataLossError:
-            torn = True
-        kept = [r for r in records if tf.compat.v1.Event.FromString(r).step <= last_step]
+        records, torn = read_events(path)
+        kept = [(record, event) for record, event in records if event.step <= last_step]
         if not torn and len(kept) == len(records):
             continue
         dropped += len(records) - len(kept)
         with atomic_path(path) as tmp, tf.io.TFRecordWriter(tmp) as writer:
-            for record in kept:
+            for record, _ in kept:
                 writer.write(record)
     return dropped
+
+
+def event_files(summary_dir):
+    """A run's TensorBoard event files, oldest first."""
+    return sorted(glob.glob(os.path.join(summary_dir, "events.out.tfevents.*")))
+
+
+def read_events(path):
+    """-> ([(record bytes, tf.compat.v1.Event)] of an event file, torn): a record torn by a
+    kill or a full disk ends the reading (what came before counts), and torn is True."""
+    records = []
+    try:
+        for record in tf.data.TFRecordDataset(path):
+            records.append((record.numpy(), tf.compat.v1.Event.FromString(record.numpy())))
+    except tf.errors.DataLossError:
+        return records, True
+    return records, False
 
 
 def plot_curves(history, path, columns=4):

@@ -5,6 +5,7 @@ alone) holds out every HOLDOUT_EVERY-th file of each class as the test split. Ev
 is decoded once before training: unreadable ones are named, or left out on request.
 """
 
+import collections
 import os
 
 import tensorflow as tf
@@ -149,7 +150,7 @@ def splits(name, folder):
     class_names = tuple(subdirs)
     train, test, index = ([], []), ([], []), {}
     paths, labels = folder_files(folder, class_names)
-    counts = {label: labels.count(label) for label in set(labels)}
+    counts = collections.Counter(labels)
     for path, label in zip(paths, labels):
         i = index[label] = index.get(label, -1) + 1
         # A class of one image keeps it for training (its test part stays empty).

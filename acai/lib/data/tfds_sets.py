@@ -146,8 +146,10 @@ def download_and_prepare(name, builder):
                            recursive=True)
                  + glob.glob(os.path.join(where, "downloads", builder.name, "*.tmp.*")))
     for leftover in leftovers:
-        shutil.rmtree(leftover, ignore_errors=True) if os.path.isdir(leftover) else (
-            os.remove(leftover))
+        if os.path.isdir(leftover):
+            shutil.rmtree(leftover, ignore_errors=True)
+        else:
+            os.remove(leftover)
     for path in reversed(made):  # The folders it made, where they stayed empty.
         if os.path.isdir(path) and not os.listdir(path):
             os.rmdir(path)
