@@ -1,15 +1,15 @@
 """A single dense layer trained on frozen latent codes, or on raw pixels (the paper's Table 2).
 
-  acai-classify --ae_dir=experiments/mnist32/AEBaseline_depth16_latent16_scales3
+  acai-classify --run=experiments/mnist32/AEBaseline_depth16_latent16_scales3
   acai-classify --dataset=mnist32          # the baseline on pixels
 
-With --ae_dir: the reference's classify_latent_ae.py, a softmax layer on the codes of the
+With --run: the reference's classify_latent_ae.py, a softmax layer on the codes of the
 run's encoder, which stays frozen. Without: its classify_fc.py, the same layer on the
 pixels of --dataset (with its label smoothing). The codes (or pixels) of one pass over the
 train split and of the test split are computed once, up front; training draws shuffled
 batches from them (Keras' fit). Adam, learning rate decayed by 10x every half of
 training, as the reference. The last line printed is `test accuracy: NN.NN`; the result
-is also written to classify.json in the run directory (or, without --ae_dir, in
+is also written to classify.json in the run directory (or, without --run, in
 TRAIN_DIR/DATASET/FullyConnected).
 """
 
@@ -24,23 +24,25 @@ from acai import registry
 from acai.lib import cli, data, hparams, progress, training
 from acai.lib.evaluation import encode_dataset, features_of
 from acai.lib.files import write_json
+from acai.lib.paths import RunPaths
 from acai.lib.run import dataset_dirname
+from flags import common
 
 FLAGS = flags.FLAGS
 
 
 def define_flags():
     """The binary's flags (defined when it runs, so that its functions import freely)."""
-    flags.DEFINE_string("ae_dir", None, "Run directory of the autoencoder whose latent codes "
-                        "to classify (default: classify the pixels of --dataset).")
+    common.define_run("Run folder of the autoencoder whose latent codes to classify "
+                      "(default: classify the pixels of --dataset).", aliases=["ae_dir"])
     flags.DEFINE_float("smoothing", None, "Label smoothing amount (default: 0.1 on pixels, as "
                        "the reference's classify_fc.py; 0 on latent codes).",
                        lower_bound=0.0, upper_bound=1.0)
-    flags.DEFINE_string("dataset", "lines32", "Without --ae_dir: the dataset whose pixels to "
+    flags.DEFINE_string("dataset", "lines32", "Without --run: the dataset whose pixels to "
                         "classify (lines32, mnist32, ..., tfds:NAME, folder:PATH).")
-    flags.DEFINE_list("classes", [], "Without --ae_dir: keep only these classes.")
-    flags.DEFINE_string("data_dir", None, "TensorFlow Datasets folder (default: the run's).")
-    flags.DEFINE_string("train_dir", "./experiments", "Without --ae_dir: where "
+    flags.DEFINE_list("classes", [], "Without --run: keep only these classes.")
+    common.define_data_dir()
+    flags.DEFINE_string("train_dir", "./experiments", "Without --run: where "
                         "DATASET/FullyConnected/classify.json is written.")
     flags.DEFINE_integer("batch", 64, "Batch size.", lower_bound=1)
     flags.DEFINE_float("lr", 1e-4, "Learning rate (the reference's classifier_fc.py).",
@@ -130,11 +132,11 @@ def accuracy_of(classifier, x, labels, batch=4096):
 
 
 def main():
-    if FLAGS.ae_dir:
-        model, spec, config = registry.load_run(FLAGS.ae_dir, FLAGS.data_dir,
+    if FLAGS.run:
+        model, spec, config = registry.load_run(FLAGS.run, FLAGS.data_dir,
                                                 kind="autoencoder")
         featurize = lambda ds, what: encode_dataset(model, ds, what=what)  # noqa: E731
-        out_dir, smoothing, what = FLAGS.ae_dir, FLAGS.smoothing or 0.0, "latents"
+        out_dir, smoothing, what = FLAGS.run, FLAGS.smoothing or 0.0, "latents"
     else:
         spec = data.get_dataset(FLAGS.dataset, FLAGS.data_dir, FLAGS.classes)
         featurize = lambda ds, what: features_of(ds, what=what)  # noqa: E731  The pixels.
@@ -157,14 +159,14 @@ def main():
                   total_kimg=FLAGS.total_kimg, smoothing=smoothing, seed=FLAGS.seed,
                   train_size=len(train), test_size=len(test))
     os.makedirs(out_dir, exist_ok=True)
-    write_json(result, os.path.join(out_dir, "classify.json"))
-    if FLAGS.ae_dir:
-        hparams.add_results(FLAGS.ae_dir, {"classify_accuracy": result["test_accuracy"]})
+    write_json(result, RunPaths(out_dir).result_path("classify"))
+    if FLAGS.run:
+        hparams.add_results(FLAGS.run, {"classify_accuracy": result["test_accuracy"]})
     print(f"test accuracy: {result['test_accuracy']:.2f}")
 
 
 def run(prog="acai-classify"):
-    cli.run(main, prog, define_flags)
+    cli.launch(main, prog, define_flags, FLAGS)
 
 
 if __name__ == "__main__":

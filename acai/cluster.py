@@ -12,7 +12,6 @@ codes against the labels after the best one-to-one matching of clusters to class
 also written to RUN/cluster.json.
 """
 
-import os
 
 import numpy as np
 from absl import flags, logging
@@ -23,6 +22,8 @@ from acai import registry
 from acai.lib import cli, hparams, progress
 from acai.lib.evaluation import encode_dataset
 from acai.lib.files import write_json
+from acai.lib.paths import RunPaths
+from flags import common
 
 FLAGS = flags.FLAGS
 TRAIN_LIMIT = 60000  # The reference clusters the first 60,000 training images.
@@ -30,7 +31,7 @@ TRAIN_LIMIT = 60000  # The reference clusters the first 60,000 training images.
 
 def define_flags():
     """The binary's flags (defined when it runs, so that its functions import freely)."""
-    flags.DEFINE_string("ae_dir", None, "Run directory of the autoencoder to evaluate.")
+    common.define_run("Run folder of the autoencoder to evaluate.", aliases=["ae_dir"])
     flags.DEFINE_integer("n_init", 10, "Number of k-means restarts (the reference: 1000, "
                          "about 35 minutes for MNIST's 256-value codes on 2 cores).",
                          lower_bound=1)
@@ -42,7 +43,7 @@ def define_flags():
     flags.DEFINE_integer("train_limit", TRAIN_LIMIT, "Cluster the first this many training "
                          "images (the reference: 60000; SVHN's train+extra has ~604,000).",
                          lower_bound=1)
-    flags.DEFINE_string("data_dir", None, "TensorFlow Datasets folder (default: the run's).")
+    common.define_data_dir()
 
 
 def whiten(train, test, eps=1e-5):
@@ -104,8 +105,8 @@ def evaluate(train, train_labels, test, test_labels, nclass, n_init=10, seed=0,
 
 
 def main():
-    cli.require("ae_dir")
-    model, spec, config = registry.load_run(FLAGS.ae_dir, FLAGS.data_dir, kind="autoencoder")
+    cli.require(FLAGS, "run")
+    model, spec, config = registry.load_run(FLAGS.run, FLAGS.data_dir, kind="autoencoder")
     train, train_labels = encode_dataset(model, spec.train_once(FLAGS.batch),
                                          limit=FLAGS.train_limit,
                                          what="encoding the training images")
@@ -123,13 +124,13 @@ def main():
                   train_limit=FLAGS.train_limit,
                   use_svd=FLAGS.use_svd, seed=FLAGS.seed, train_size=len(train),
                   test_size=len(test), latent_size=int(train.shape[1]))
-    write_json(result, os.path.join(FLAGS.ae_dir, "cluster.json"))
-    hparams.add_results(FLAGS.ae_dir, {"cluster_accuracy": result["test_accuracy"]})
+    write_json(result, RunPaths(FLAGS.run).result_path("cluster"))
+    hparams.add_results(FLAGS.run, {"cluster_accuracy": result["test_accuracy"]})
     print(f"cluster accuracy: {result['test_accuracy']:.2f}")
 
 
 def run(prog="acai-cluster"):
-    cli.run(main, prog, define_flags)
+    cli.launch(main, prog, define_flags, FLAGS)
 
 
 if __name__ == "__main__":

@@ -31,16 +31,18 @@ from acai import registry
 from acai.lib import cli
 from acai.lib.export import (ONNX_OPSET, ExportError, check_export_dir, export,
                              export_onnx, export_tflite, staging_check)
+from acai.lib.paths import RunPaths
+from flags import common
 
 FLAGS = flags.FLAGS
 
 
 def define_flags():
     """The binary's flags (defined when it runs, so that its functions import freely)."""
-    flags.DEFINE_string("run", None, "Run directory (the folder holding config.json).")
+    common.define_run()
     flags.DEFINE_string("export_dir", None, "Folder to write the SavedModel to; replaced if it "
                         "holds an earlier export.")
-    flags.DEFINE_string("data_dir", None, "TFDS folder, if not the one of the run.")
+    common.define_data_dir()
     flags.DEFINE_enum("format", "savedmodel", ["savedmodel", "tflite", "onnx"], "savedmodel: "
                       "one SavedModel with every signature; tflite: a TensorFlow Lite model "
                       "per function of batches; onnx: an ONNX model per function (needs "
@@ -50,9 +52,9 @@ def define_flags():
 
 
 def main():
-    cli.require("run", "export_dir")
+    cli.require(FLAGS, "run", "export_dir")
     # The cheap checks first, before the model is built.
-    config_path = os.path.join(FLAGS.run, "config.json")
+    config_path = RunPaths(FLAGS.run).config_path
     if not os.path.isfile(config_path):
         raise ExportError(f"no run at {FLAGS.run}: {config_path} not found")
     check_export_dir(FLAGS.export_dir)
@@ -76,7 +78,7 @@ def main():
 
 
 def run(prog="acai-export"):
-    cli.run(main, prog, define_flags)
+    cli.launch(main, prog, define_flags, FLAGS)
 
 
 if __name__ == "__main__":

@@ -15,8 +15,6 @@ model) are written.
 """
 
 import dataclasses
-import glob
-import json
 import os
 import subprocess
 import sys
@@ -29,7 +27,10 @@ from matplotlib.figure import Figure
 
 from acai import registry
 from acai.lib import checkpoint, cli, evaluation, progress
+from acai.lib.errors import RunError
 from acai.lib.files import save_figure, write_text
+from acai.lib.paths import find_runs
+from acai.lib.run import load_config
 
 DATASET = "lines32"
 # The pair of test lines (indices into the test split) of the interpolation figure.
@@ -115,14 +116,13 @@ def find_run(bench, model_name):
     """
     wanted = wanted_config(bench, model_name)
     found = []
-    for path in glob.glob(os.path.join(bench.train_dir, DATASET, "*", "config.json")):
+    for paths in find_runs(bench.train_dir, DATASET):
         try:
-            with open(path) as f:
-                config = json.load(f)
-        except (OSError, ValueError):
+            config = load_config(paths.path)
+        except RunError:  # Damaged: not a run of this benchmark.
             continue
-        if isinstance(config, dict) and all(config.get(k) == v for k, v in wanted.items()):
-            found.append((os.path.getmtime(path), os.path.dirname(path)))
+        if all(config.get(k) == v for k, v in wanted.items()):
+            found.append((os.path.getmtime(paths.config_path), paths.path))
     return max(found)[1] if found else None
 
 
@@ -259,7 +259,7 @@ def main():
 
 
 def run(prog="acai-lines-benchmark"):
-    cli.run(main, prog, define_flags)
+    cli.launch(main, prog, define_flags, FLAGS)
 
 
 if __name__ == "__main__":

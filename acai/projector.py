@@ -1,7 +1,7 @@
 """Writes an autoencoder's (or a VAE's) test latent codes for TensorBoard's Embedding
 Projector: the picture the paper's clustering table sums up in a number.
 
-  acai-projector --ae_dir=RUN [--limit=10000]
+  acai-projector --run=RUN [--limit=10000]
   tensorboard --logdir RUN            (then the PROJECTOR tab)
 
 Encodes the first --limit test images (a VAE: its posterior means) and writes into
@@ -21,17 +21,18 @@ from tensorboard.plugins import projector
 from acai import registry
 from acai.lib import cli
 from acai.lib.files import atomic_write
+from acai.lib.paths import RunPaths
 from acai.lib.summaries import images_to_grid, save_png
+from flags import common
 
 FLAGS = flags.FLAGS
 # The Embedding Projector reads sprites of at most this many pixels a side.
 MAX_SPRITE = 8192
-CODES, LABELS, SPRITE = "projector_codes.tsv", "projector_labels.tsv", "projector_sprite.png"
 
 
 def define_flags():
-    flags.DEFINE_string("ae_dir", None, "Run directory of the autoencoder or VAE.")
-    flags.DEFINE_string("data_dir", None, "TFDS data directory (default: the run's).")
+    common.define_run("Run folder of the autoencoder or VAE.", aliases=["ae_dir"])
+    common.define_data_dir()
     flags.DEFINE_integer("limit", 10000, "Test images to encode (at most; the first ones).",
                          lower_bound=1)
     flags.DEFINE_integer("batch", 256, "Images encoded at a time.", lower_bound=1)
@@ -65,43 +66,46 @@ def sprite_of(images):
     return images_to_grid(padded.reshape((side, side) + images.shape[1:]))
 
 
-def write_projector(folder, codes, images, labels, class_names, name):
-    """Writes the four Projector files for `codes` (and their images, labels) in `folder`."""
+def write_projector(paths, codes, images, labels, class_names, name):
+    """Writes the four Projector files for `codes` (and their images, labels) in the
+    summaries folder of the run folder `paths` (acai.lib.paths.RunPaths)."""
     height, width = images.shape[1:3]
     side = math.ceil(math.sqrt(len(images)))
     if side * max(height, width) > MAX_SPRITE:
         raise ValueError(f"{len(images)} images of {width}x{height} make a sprite larger "
                          f"than the Projector's {MAX_SPRITE} pixels; use a smaller --limit")
-    os.makedirs(folder, exist_ok=True)
-    with atomic_write(os.path.join(folder, CODES)) as f:
+    files = {name: paths.projector_path(name) for name in ("codes", "labels", "sprite")}
+    os.makedirs(paths.summary_dir, exist_ok=True)
+    with atomic_write(files["codes"]) as f:
         np.savetxt(f, codes, fmt="%.6g", delimiter="\t")
-    with atomic_write(os.path.join(folder, LABELS)) as f:
+    with atomic_write(files["labels"]) as f:
         f.writelines(f"{class_names[int(label)] if 0 <= label < len(class_names) else label}\n"
                      for label in labels)
-    save_png(sprite_of(images), os.path.join(folder, SPRITE))
+    save_png(sprite_of(images), files["sprite"])
     config = projector.ProjectorConfig()
     embedding = config.embeddings.add()
     embedding.tensor_name = name
-    embedding.tensor_path = CODES
-    embedding.metadata_path = LABELS
-    embedding.sprite.image_path = SPRITE
+    # Paths relative to the summaries folder, where TensorBoard reads the config.
+    embedding.tensor_path = os.path.basename(files["codes"])
+    embedding.metadata_path = os.path.basename(files["labels"])
+    embedding.sprite.image_path = os.path.basename(files["sprite"])
     embedding.sprite.single_image_dim.extend([width, height])
-    projector.visualize_embeddings(folder, config)
+    projector.visualize_embeddings(paths.summary_dir, config)
 
 
 def main():
-    cli.require("ae_dir")
-    model, spec, config = registry.load_run(FLAGS.ae_dir, FLAGS.data_dir, kind="autoencoder")
+    cli.require(FLAGS, "run")
+    model, spec, config = registry.load_run(FLAGS.run, FLAGS.data_dir, kind="autoencoder")
     codes, images, labels = encode_test(model, spec, FLAGS.limit, FLAGS.batch)
-    folder = os.path.join(FLAGS.ae_dir, "summaries")
-    write_projector(folder, codes, images, labels, spec.class_names,
+    write_projector(RunPaths(FLAGS.run), codes, images, labels, spec.class_names,
                     f"{config['model']} latent codes ({spec.name} test)")
+    folder = RunPaths(FLAGS.run).summary_dir
     logging.info("Wrote %d codes of size %d for the Projector in %s", *codes.shape, folder)
-    print(f"projector: {len(codes)} codes in {folder}; tensorboard --logdir {FLAGS.ae_dir}")
+    print(f"projector: {len(codes)} codes in {folder}; tensorboard --logdir {FLAGS.run}")
 
 
 def run(prog="acai-projector"):
-    cli.run(main, prog, define_flags)
+    cli.launch(main, prog, define_flags, FLAGS)
 
 
 if __name__ == "__main__":

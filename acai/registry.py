@@ -10,7 +10,7 @@ import keras
 from acai.lib.autoencoder import AutoEncoder
 from acai.lib.params import declared
 from acai.lib.run import Run, RunError, dataset_dirname, load_config
-from acai.lib.run import load_run as load_run_with
+from acai.lib.run import rebuild
 from acai.models import AAE, ACAI, Baseline, Denoising, Dropout, VQVAE
 from gan.models import DCGAN, GAN, SNGAN
 from vae.model import VAE
@@ -90,4 +90,4 @@ def load_run(run_dir, data_dir=None, kind=None):
         if not issubclass(model_class(name), classes):
             raise RunError(f"the run at {run_dir} is a {name!r} model, not {what}: this "
                            f"command needs {what} run")
-    return load_run_with(run_dir, model_class, data_dir, config=config)
+    return rebuild(run_dir, model_class, data_dir, config=config)

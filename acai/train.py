@@ -30,7 +30,7 @@ def main():
     spec = data.get_dataset(FLAGS.dataset, FLAGS.data_dir, FLAGS.classes,
                             skip_unreadable=FLAGS.skip_bad_images, download=FLAGS.download)
     with strategy.scope():  # Variables, optimisers and metrics: one per replica.
-        model = registry.build(FLAGS.model, spec, training_flags.config(registry.models()))
+        model = registry.build(FLAGS.model, spec, training_flags.config(registry.models(), FLAGS))
         model.compile()
     run = registry.new_run(model, spec, FLAGS.train_dir, classes=FLAGS.classes,
                            data_dir=FLAGS.data_dir, batch=FLAGS.batch, seed=FLAGS.seed,
@@ -43,7 +43,8 @@ def main():
 
 def run_as(prog, default_model):
     """Runs this trainer as the binary `prog` whose --model defaults to `default_model`."""
-    cli.run(main, prog, lambda: training_flags.define(registry.models(), default_model))
+    cli.launch(main, prog, lambda: training_flags.define(registry.models(), default_model),
+               FLAGS)
 
 
 def run():

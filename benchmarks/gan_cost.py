@@ -21,7 +21,7 @@ from absl import app, flags
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from acai.lib.model import all_layers  # noqa: E402
+from acai.lib.keras_compat import all_layers  # noqa: E402
 from gan import layers  # noqa: E402
 from gan.models import DCGAN, SNGAN  # noqa: E402
 from gan.models.sngan import discriminator_convolutions  # noqa: E402

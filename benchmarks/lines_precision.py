@@ -10,12 +10,15 @@ bfloat16 figure lies inside that range (the float32 seed spread). Runs that have
 reached a kimg yet are left out of its row.
 """
 
-import glob
-import json
 import os
 import sys
 
 from absl import app, flags
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from acai.lib.paths import find_runs  # noqa: E402
+from acai.lib.run import load_config, read_metrics  # noqa: E402
 
 flags.DEFINE_string("train_dir", "./experiments", "Folder searched for lines32 runs.")
 flags.DEFINE_list("kimg", ["128", "512"], "The kimg to compare at.")
@@ -27,15 +30,11 @@ METRICS = (("mean_distance", 1e3, "distance x1e-3"), ("mean_smoothness", 1.0, "s
 def runs(train_dir):
     """{(model, precision): {seed: {kimg: metrics}}} of the lines32 runs below train_dir."""
     found = {}
-    pattern = os.path.join(train_dir, "**", "lines32", "*", "config.json")
-    for path in sorted(glob.glob(pattern, recursive=True)):
-        with open(path) as f:
-            config = json.load(f)
-        metrics_path = os.path.join(os.path.dirname(path), "metrics.jsonl")
-        if not os.path.exists(metrics_path):
+    for paths in find_runs(train_dir, "lines32", deep=True):
+        config = load_config(paths.path)
+        reports = {row["kimg"]: row for row in read_metrics(paths.path)}
+        if not reports:
             continue
-        with open(metrics_path) as f:
-            reports = {row["kimg"]: row for row in map(json.loads, filter(str.strip, f))}
         key = (config["model"], config.get("precision", "float32"))
         found.setdefault(key, {})[config.get("seed")] = reports
     return found

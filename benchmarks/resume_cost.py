@@ -28,9 +28,9 @@ flags.DEFINE_list("kimg", ["64", "256", "1024"], "Points to resume at, in kimg."
 flags.DEFINE_integer("batch", 64, "Batch size.")
 
 
-def first_batch_seconds(spec, start):
+def first_batch_seconds(spec, batch, start):
     begin = time.perf_counter()
-    next(iter(spec.train(FLAGS.batch, seed=1, start=start)))
+    next(iter(spec.train(batch, seed=1, start=start)))
     return time.perf_counter() - begin
 
 
@@ -38,11 +38,11 @@ def main(argv):
     del argv
     print(describe())
     spec = data.get_dataset(FLAGS.dataset, FLAGS.data_dir, download=False)
-    first_batch_seconds(spec, 0)  # Warm: the cache of a small dataset, tracing.
-    base = first_batch_seconds(spec, 0)
+    first_batch_seconds(spec, FLAGS.batch, 0)  # Warm: the cache of a small dataset, tracing.
+    base = first_batch_seconds(spec, FLAGS.batch, 0)
     print(f"{FLAGS.dataset}, batch {FLAGS.batch}: first batch from the start {base:.2f} s")
     for kimg in (int(k) for k in FLAGS.kimg):
-        seconds = first_batch_seconds(spec, (kimg << 10) // FLAGS.batch)
+        seconds = first_batch_seconds(spec, FLAGS.batch, (kimg << 10) // FLAGS.batch)
         print(f"resume at kimg {kimg}: first batch after {seconds:.2f} s")
 
 

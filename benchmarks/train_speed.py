@@ -53,7 +53,7 @@ def main():
                                                      "cifar10_horse_bird_jpeg", "train")
     precision = device.set_precision(FLAGS.precision)
     spec = data.get_dataset(FLAGS.dataset, FLAGS.data_dir, FLAGS.classes)
-    model = registry.build(FLAGS.model, spec, training_flags.config(registry.models()))
+    model = registry.build(FLAGS.model, spec, training_flags.config(registry.models(), FLAGS))
     model.compile()
     batches = spec.train(FLAGS.batch, seed=0)
     model.fit(batches, epochs=1, steps_per_epoch=FLAGS.warmup, verbose=0)
@@ -70,7 +70,7 @@ def main():
     print(f"train img/s: {statistics.median(speeds):.1f}")
 
 
-if __name__ == "__main__":
+def run():
     flags.DEFINE_integer("steps", 100, "Train steps per timing.")
     flags.DEFINE_integer("warmup", 20, "Untimed steps first (tracing, allocation).")
     flags.DEFINE_integer("repeats", 3, "Timings; the median is reported.")
@@ -80,4 +80,8 @@ if __name__ == "__main__":
         FLAGS.set_default(name, value)
     if issubclass(registry.model_class(model), GAN):
         FLAGS.set_default("depth", 64)
-    cli.run(main, "train_speed")
+    cli.launch(main, "train_speed", flag_values=FLAGS)
+
+
+if __name__ == "__main__":
+    run()

@@ -15,10 +15,10 @@ import sys
 from absl import flags
 
 from acai.lib.params import declared
+from flags import common
 from acai.lib.run import SETTINGS
 from acai.lib.device import PRECISIONS, STRATEGIES
 
-FLAGS = flags.FLAGS
 
 def peek(argv, name, default):
     """The value of --name in argv (the last one given), before absl parses it."""
@@ -39,8 +39,7 @@ def define_run_flags(models, default_model):
                              "--train_dir must name a folder (it is empty)")
     flags.DEFINE_string("dataset", "lines32", "lines32, mnist32, svhn32, cifar10, "
                         "celeba32, tfds:NAME or folder:PATH.")
-    flags.DEFINE_string("data_dir", None, "TensorFlow Datasets folder (default: "
-                        "TFDS_DATA_DIR or ~/tensorflow_datasets).")
+    common.define_data_dir()
     flags.DEFINE_bool("download", True, "Download and prepare a TFDS dataset that is not "
                       "in --data_dir yet; --nodownload: say how to prepare it instead.")
     flags.DEFINE_list("classes", [], "Keep only these classes (names or indices), "
@@ -111,14 +110,16 @@ def define(models, default_model, argv=None):
     return model
 
 
-def config(models):
+def config(models, flag_values):
     """What --model is built from (Model.create): its declared parameters' flags and
-    --seed, concrete values only. The run's config.json is made by registry.new_run."""
-    cls = models[FLAGS.model]
+    --seed, concrete values only (`flag_values`: the parsed FLAGS). The run's config.json
+    is made by registry.new_run."""
+    cls = models[flag_values.model]
     names = ("seed",) + tuple(declared(cls))
     # A parameter a preset (--setting=A) gives a default is left to the preset unless
     # the command line names it.
     preset = {name for table in cls.PRESETS.values() for values in table.values()
               for name in values}
-    return {name: FLAGS[name].value if FLAGS[name].present or name not in preset else None
+    return {name: flag_values[name].value
+            if flag_values[name].present or name not in preset else None
             for name in names}

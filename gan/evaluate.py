@@ -9,13 +9,14 @@ the standard FID. Prints `frechet_distance: X`, `sample_precision: P`, `sample_r
 (and `fid: Y`) and writes them to RUN/evaluate.json.
 """
 
-import os
 
 from absl import flags
 
 from acai import registry
 from acai.lib import cli, hparams
 from acai.lib.files import write_json
+from acai.lib.paths import RunPaths
+from flags import common
 from gan.classifier import classifier_dir, get_classifier
 from gan.frechet import SampleQuality
 
@@ -24,11 +25,11 @@ FLAGS = flags.FLAGS
 
 def define_flags():
     """The binary's flags (defined when it runs, so that its functions import freely)."""
-    flags.DEFINE_string("run", None, "Run directory of the GAN (the folder with config.json).")
+    common.define_run("Run folder of the GAN (the folder holding config.json).")
     flags.DEFINE_integer("count", 5000, "Real and generated images compared.", lower_bound=2)
     flags.DEFINE_string("inception", None, "Inception-v3 SavedModel folder: also compute "
                         "the standard FID (see gan/frechet.py for its calling convention).")
-    flags.DEFINE_string("data_dir", None, "TensorFlow Datasets folder (default: the run's).")
+    common.define_data_dir()
     flags.DEFINE_integer("seed", 0, "Seed of the real sample and of the generator's z.")
     flags.DEFINE_integer("classifier_kimg", 64, "Training of the classifier, when it has "
                          "none yet (kimg).", lower_bound=1)
@@ -49,11 +50,11 @@ def evaluate(model, spec, run_dir, *, count=5000, inception=None, seed=0,
 
 
 def main():
-    cli.require("run")
+    cli.require(FLAGS, "run")
     model, spec, _ = registry.load_run(FLAGS.run, FLAGS.data_dir, kind="gan")
     result = evaluate(model, spec, FLAGS.run, count=FLAGS.count, inception=FLAGS.inception,
                       seed=FLAGS.seed, classifier_kimg=FLAGS.classifier_kimg)
-    path = os.path.join(FLAGS.run, "evaluate.json")
+    path = RunPaths(FLAGS.run).result_path("evaluate")
     write_json(result, path)
     names = [name for name in ("frechet_distance", "sample_precision", "sample_recall",
                                "fid") if name in result]
@@ -63,7 +64,7 @@ def main():
 
 
 def run(prog="gan-evaluate"):
-    cli.run(main, prog, define_flags)
+    cli.launch(main, prog, define_flags, FLAGS)
 
 
 if __name__ == "__main__":

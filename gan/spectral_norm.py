@@ -23,7 +23,7 @@ the same W, so they would write the same values).
 import keras
 from keras import ops
 
-from acai.lib.model import all_layers
+from acai.lib.keras_compat import all_layers
 
 # Power iterations run when a layer is built, so that sigma is right from the first call.
 INITIAL_ITERATIONS = 20

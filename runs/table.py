@@ -11,17 +11,21 @@ named by the run's dataset folder and experiment name, and its seed.
 import argparse
 import json
 import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from acai.lib.paths import RunPaths  # noqa: E402
+from acai.lib.run import RunError, load_config, read_metrics  # noqa: E402
 
 
 def value_of(run, source, key):
+    """The value `key` of a run's last report (`source` 'metrics') or of the JSON file an
+    evaluation command wrote in it ('classify', 'cluster', 'evaluate'); None if absent."""
     if source == "metrics":
-        path = os.path.join(run, "metrics.jsonl")
-        if not os.path.exists(path):
-            return None
-        with open(path, encoding="utf-8") as f:
-            lines = [json.loads(line) for line in f if line.strip()]
-        return lines[-1].get(key) if lines else None
-    path = os.path.join(run, f"{source}.json")
+        reports = read_metrics(run)  # A damaged line is named, a torn last one dropped.
+        return reports[-1].get(key) if reports else None
+    path = RunPaths(run).result_path(source)
     if not os.path.exists(path):
         return None
     with open(path, encoding="utf-8") as f:
@@ -49,14 +53,16 @@ def main():
     print("| run | seed | " + " | ".join(name for name, *_ in columns) + " |")
     print("|---|---|" + "---|" * len(columns))
     for run in sorted(args.runs):
-        if not os.path.exists(os.path.join(run, "config.json")):
+        if not os.path.exists(RunPaths(run).config_path):
             continue
-        with open(os.path.join(run, "config.json"), encoding="utf-8") as f:
-            seed = json.load(f).get("seed")
+        seed = load_config(run).get("seed")
         name = os.path.join(os.path.basename(os.path.dirname(run)), os.path.basename(run))
         cells = [cell(value_of(run, source, key), scale) for _, source, key, scale in columns]
         print(f"| {name} | {seed} | " + " | ".join(cells) + " |")
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except RunError as e:  # A damaged config.json or metrics line: named in one line.
+        sys.exit(f"table.py: error: {e}")

@@ -14,7 +14,7 @@ import pytest
 import tensorflow as tf
 
 from acai import registry
-from acai.lib import checkpoint, data, export
+from acai.lib import checkpoint, export, keras_compat
 from acai.lib.run import RunError, read_metrics
 from conftest import SMALL, train_in
 
@@ -97,7 +97,7 @@ def test_a_disk_full_during_a_report_is_one_line_and_the_rerun_is_clean(disk, li
     assert [entry["kimg"] for entry in read_metrics(run.path)] == [1, 2, 3]
     assert checkpoint.kimg_done(run.path) == 3
     leftovers = [p for p in glob.glob(os.path.join(run.path, "**", "*"), recursive=True)
-                 if "_temp" in p or p.endswith(".tmp")]
+                 if keras_compat.CHECKPOINT_TEMP_SUFFIX in p or p.endswith(".tmp")]
     assert not leftovers
     events = glob.glob(os.path.join(run.summary_dir, "events.out.tfevents.*"))
     assert all(os.path.getsize(p) > 0 for p in events)

@@ -13,7 +13,7 @@ import tensorflow as tf
 from PIL import Image
 
 from acai import registry
-from acai.lib import callbacks, device
+from acai.lib import callbacks, device, keras_compat
 from acai.lib.run import Run, RunError, read_metrics
 from acai.models import Baseline
 from conftest import SMALL, TINY, error_line, run_module, start_module, train_in
@@ -72,7 +72,7 @@ def test_sigterm_writes_a_checkpoint_and_the_same_command_resumes(tmp_path):
     latest = tf.train.latest_checkpoint(str(run_dir / "ckpt"))
     assert latest.endswith("ckpt-4")
     steps = tf.train.load_variable(
-        latest, "model/optimizer_ae/_iterations/.ATTRIBUTES/VARIABLE_VALUE")
+        latest, f"model/optimizer_ae/{keras_compat.ITERATIONS_KEY}/.ATTRIBUTES/VARIABLE_VALUE")
     assert steps == 4096 // 32
     assert [entry["kimg"] for entry in read_metrics(str(run_dir))] == [2, 4]
     # The report that followed made the interrupted checkpoint unnecessary: it is gone.
@@ -139,7 +139,7 @@ def test_evaluation_commands_refuse_another_kind_of_run(tmp_path):
     assert line.startswith("gan.evaluate: error: the run at"), line
     assert "is a 'baseline' model, not a GAN" in line, line
     # acai-projector and gan-pegasus ask the registry the same way (kind="autoencoder",
-    # kind="gan"), and their errors go through the same cli.run: checked in process.
+    # kind="gan"), and their errors go through the same cli.launch: checked in process.
     with pytest.raises(RunError, match="is a 'dcgan' model, not an autoencoder"):
         registry.load_run(str(run_dir), kind="autoencoder")
     with pytest.raises(RunError, match="is a 'baseline' model, not a GAN"):

@@ -254,7 +254,7 @@ training.define(registry.models(), "dcgan", sys.argv)
 flags.FLAGS(sys.argv)
 from acai.lib import data
 model = registry.build(flags.FLAGS.model, data.get_dataset("lines32"),
-                       training.config(registry.models()))
+                       training.config(registry.models(), flags.FLAGS))
 print("RESULT", json.dumps([model.lr, model.adam_beta2, model.n_critic]))
 """
 

@@ -20,21 +20,23 @@ from acai import registry
 from acai.lib import cli
 from acai.lib.evaluation import batched
 from acai.lib.files import save_figure
+from acai.lib.paths import RunPaths
 from acai.lib.run import RunError
 from acai.lib.summaries import images_to_grid, save_png
+from flags import common
 
 FLAGS = flags.FLAGS
 
 
 def define_flags():
     """The binary's flags (defined when it runs, so that its functions import freely)."""
-    flags.DEFINE_string("run", None, "Run directory (the folder holding config.json).")
+    common.define_run()
     flags.DEFINE_string("out", None, "Output folder (default: RUN/images).")
     flags.DEFINE_integer("seed", 0, "Seed of the prior samples.")
     flags.DEFINE_integer("map_size", 20, "Rows and columns of the latent map.", lower_bound=2)
     flags.DEFINE_float("map_range", 3.0, "The latent map covers [-range, range]^2.",
                        lower_bound=0.0)
-    flags.DEFINE_string("data_dir", None, "TFDS folder, if not the one of the run.")
+    common.define_data_dir()
 
 
 GRID = 16
@@ -84,9 +86,9 @@ def latent_scatter(model, spec, path):
 
 
 def main():
-    cli.require("run")
+    cli.require(FLAGS, "run")
     model, spec, config = registry.load_run(FLAGS.run, FLAGS.data_dir, kind="vae")
-    out = FLAGS.out or os.path.join(FLAGS.run, "images")
+    out = FLAGS.out or RunPaths(FLAGS.run).image_dir
     try:
         os.makedirs(out, exist_ok=True)
     except OSError as e:
@@ -103,7 +105,7 @@ def main():
 
 
 def run(prog="vae-sample"):
-    cli.run(main, prog, define_flags)
+    cli.launch(main, prog, define_flags, FLAGS)
 
 
 if __name__ == "__main__":

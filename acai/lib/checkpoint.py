@@ -26,7 +26,9 @@ import shutil
 import tensorflow as tf
 from absl import logging
 
+from acai.lib import keras_compat
 from acai.lib.errors import RunError, cause
+from acai.lib.paths import RunPaths
 
 # The keys of `nimg` and `config` in a checkpoint written by `build`.
 NIMG_KEY = "nimg/.ATTRIBUTES/VARIABLE_VALUE"
@@ -112,7 +114,7 @@ def images_seen(prefix):
 
 def kimg_done(run_dir):
     """The kimg a run's newest checkpoint had reached (0 without one)."""
-    return images_seen(latest(os.path.join(run_dir, "ckpt"))) >> 10
+    return images_seen(latest(RunPaths(run_dir).checkpoint_dir)) >> 10
 
 
 def config_of(prefix):
@@ -188,7 +190,7 @@ def readable(prefix):
 def restore_model(model, run_dir):
     """Restores the model of a run's newest checkpoint into `model` (its optimisers'
     state too where `model` has them); -> the checkpoint's path."""
-    path = latest(os.path.join(run_dir, "ckpt"))
+    path = latest(RunPaths(run_dir).checkpoint_dir)
     if path is None:
         raise RunError(f"the run at {run_dir} has no checkpoint yet")
     try:
@@ -236,7 +238,8 @@ class Writer:
         try:
             return manager.save(checkpoint_number=number)
         except (tf.errors.OpError, OSError) as e:
-            for temporary in glob.glob(os.path.join(manager.directory, f"{name}_temp*")):
+            for temporary in glob.glob(os.path.join(
+                    manager.directory, f"{name}{keras_compat.CHECKPOINT_TEMP_SUFFIX}*")):
                 shutil.rmtree(temporary, ignore_errors=True)
             previous = (f"from {os.path.basename(self.last)}" if self.last
                         else "from its last checkpoint")

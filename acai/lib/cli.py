@@ -3,9 +3,9 @@
     def main():                 # reads absl's FLAGS
         ...
     def run():                  # the console script (setup.py) and `python -m`
-        cli.run(main, "acai.cluster", define_flags)
+        cli.launch(main, "acai.cluster", define_flags, FLAGS)
 
-`run` lists the toolkit's flags under `--help` (absl shows only the main module's,
+`launch` lists the toolkit's flags under `--help` (absl shows only the main module's,
 which for a console script is its wrapper), refuses stray arguments, and turns the
 toolkit's errors into one line `prog: error: ...` and a non-zero status; an interrupted
 run exits with 128 + the signal, like a shell.
@@ -20,28 +20,27 @@ from absl import app, flags
 from acai.lib.data import DatasetUnavailable
 from acai.lib.errors import Interrupted, RunError
 
-FLAGS = flags.FLAGS
 # The errors whose message is the one line a user needs.
 ERRORS = (ValueError, OSError, DatasetUnavailable, RunError)
 # absl's help flags.
 HELP = {"--help", "-help", "-h", "-?", "--helpshort", "--helpfull", "--helpxml"}
 
 
-def adopt_flags(names):
+def adopt_flags(flag_values, names):
     """Makes the flags `names` (those the binary defined) and the main module's own key
     flags of the main module, so that `--help` lists them (and `--helpfull` is only
     needed for TensorFlow's own)."""
     main = sys.argv[0]
-    for module, module_flags in FLAGS.flags_by_module_dict().items():
+    for module, module_flags in flag_values.flags_by_module_dict().items():
         for flag in module_flags:
             if module == main or flag.name in names:
-                FLAGS.register_key_flag_for_module(main, flag)
+                flag_values.register_key_flag_for_module(main, flag)
 
 
-def require(*names):
+def require(flag_values, *names):
     """Raises ValueError (one line) for the first of these flags that is not given."""
     for name in names:
-        if FLAGS[name].value in (None, "", []):
+        if flag_values[name].value in (None, "", []):
             raise ValueError(f"--{name} is required")
 
 
@@ -60,14 +59,15 @@ def guarded(main, prog):
         sys.exit(f"{prog}: error: {e}")
 
 
-def run(main, prog, define=None):
-    """Defines the binary's flags (`define()`), parses them and runs main() as the binary
-    `prog`; --help lists the flags `define` made and starts with the docstring of main's
-    module (also for a console script)."""
-    before = set(FLAGS)
+def launch(main, prog, define=None, flag_values=flags.FLAGS):
+    """Defines the binary's flags (`define()`, into `flag_values`: absl's FLAGS, which
+    absl's app parses), parses them and runs main() as the binary `prog`; --help lists
+    the flags `define` made and starts with the docstring of main's module (also for a
+    console script)."""
+    before = set(flag_values)
     if define is not None:
         define()
-    adopt_flags(set(FLAGS) - before)
+    adopt_flags(flag_values, set(flag_values) - before)
     entry = sys.modules.get("__main__")
     if entry is not None and not entry.__doc__:
         entry.__doc__ = sys.modules[main.__module__].__doc__

@@ -15,12 +15,13 @@ import tensorflow as tf
 from tensorboard.plugins.hparams import api as hp
 from tensorboard.plugins.hparams import metadata as hp_metadata
 
-from acai.lib.run import read_metrics
+from acai.lib.paths import RunPaths
+from acai.lib.run import RESTARTABLE, read_metrics
 from acai.lib.summaries import event_files, events_error, read_events
 
-# Configuration entries that are where or how long a run is, not what it is.
-NOT_HPARAMS = ("train_dir", "data_dir", "verbose", "total_kimg", "report_kimg",
-               "skip_bad_images")
+# Configuration entries that are where or how long a run is, not what it is: those a
+# restart may change.
+NOT_HPARAMS = RESTARTABLE
 
 
 def hparams_of(config):
@@ -63,7 +64,7 @@ def add_results(run_dir, results):
     report's kimg: the HParams row of the run shows them as metrics."""
     reports = read_metrics(run_dir)
     step = int(reports[-1]["kimg"]) if reports else 0
-    summary_dir = os.path.join(run_dir, "summaries")
+    summary_dir = RunPaths(run_dir).summary_dir
     with events_error(summary_dir):
         writer = tf.summary.create_file_writer(summary_dir)
         with writer.as_default(step=step):

@@ -20,6 +20,7 @@ the others follow (FollowLearningRate).
 import keras
 import tensorflow as tf
 
+from acai.lib.keras_compat import SkipSymbolicBuild
 from acai.lib.params import Param, declared
 
 
@@ -74,9 +75,13 @@ class FollowLearningRate(keras.callbacks.Callback):
 
 def in_multi_worker_mode():
     """Whether the current strategy spans several workers (MultiWorkerMirroredStrategy
-    with a cluster of more than one worker)."""
-    extended = tf.distribute.get_strategy().extended
-    return bool(getattr(extended, "_in_multi_worker_mode", lambda: False)())
+    with a cluster of more than one worker: its chief and workers, as the strategy counts
+    them), read from the strategy's public cluster resolver."""
+    resolver = getattr(tf.distribute.get_strategy(), "cluster_resolver", None)
+    if resolver is None:
+        return False
+    spec = resolver.cluster_spec()
+    return sum(spec.num_tasks(job) for job in ("chief", "worker") if job in spec.jobs) > 1
 
 
 class ReplicaSeedGenerator(keras.random.SeedGenerator):
@@ -91,16 +96,6 @@ class ReplicaSeedGenerator(keras.random.SeedGenerator):
             replica = tf.cast(context.replica_id_in_sync_group, seed.dtype)
             seed = seed + tf.stack([replica * 7919, tf.zeros_like(replica)])
         return seed
-
-
-def all_layers(model):
-    """Every layer of a Keras model, those of its sub-models (at any depth) too."""
-    found = []
-    for layer in model.layers:
-        found.append(layer)
-        if isinstance(layer, keras.Model) or hasattr(layer, "layers"):
-            found.extend(all_layers(layer))
-    return found
 
 
 def mean_squared_error(x, y):
@@ -123,7 +118,7 @@ def unpack(data):
     return data, None
 
 
-class Model(keras.Model):
+class Model(SkipSymbolicBuild):
     """What every model of the toolkit shares with Keras' `fit` and the run folder.
 
     Args:
@@ -282,14 +277,6 @@ class Model(keras.Model):
             callbacks.append(FollowLearningRate())
         return super().fit(*args, callbacks=callbacks, **kwargs)
 
-    def _maybe_symbolic_build(self, iterator=None, data_batch=None):
-        # `compile` has built everything. Keras (3.15) would first average a distributed
-        # (x, label) batch with strategy.reduce, which MultiWorkerMirroredStrategy cannot
-        # do for a tuple ("Attempt to convert a value (PerReplica...)").
-        if all(layer.built for layer in all_layers(self)):
-            return
-        super()._maybe_symbolic_build(iterator=iterator, data_batch=data_batch)
-
     def get_config(self):
         return dict(image_shape=self.image_shape, nclass=self.nclass, seed=self.seed,
                     **{name: getattr(self, name) for name in declared(type(self))})
@@ -312,7 +299,7 @@ class Model(keras.Model):
             self.trackers[name].update_state(value)
         logs = {name: tracker.result() for name, tracker in self.trackers.items()}
         if in_multi_worker_mode():
-            # Keras (3.15) averages the workers' logs with strategy.reduce(axis=0), which
+            # Keras (3.x) averages the workers' logs with strategy.reduce(axis=0), which
             # needs a batch axis: one value per replica, averaged over the replicas.
             logs = {name: tf.reshape(value, [1]) for name, value in logs.items()}
         return logs

@@ -1,16 +1,8 @@
-"""A run's folder: what it was started with, what it reported, where it checkpoints.
+"""A run's folder: what it was started with (config.json), what it reported
+(metrics.jsonl, read only by `read_metrics`), who trains it (the lock). Where each file is
+says acai.lib.paths.
 
-A run lives in `<train_dir>/<dataset>/<experiment name>/` (the experiment name says the
-model and its parameters, as the reference names runs):
-
-    config.json     what the run was started with; a restart must match it
-    metrics.jsonl   one line of scalars (losses, evaluations, img/s) per report
-    curves.png      those scalars against kimg, redrawn at every report
-    ckpt/           checkpoints (model, optimisers, images seen), one per report
-    summaries/      TensorBoard events: every loss, the evaluations, the image grids
-    images/         the same grids as PNG, one file per grid and report
-
-`load_run` rebuilds a run's model from its folder alone and restores its latest
+`rebuild` rebuilds a run's model from its folder alone and restores its latest
 checkpoint, so evaluation and export need no repeated flags.
 """
 
@@ -32,6 +24,7 @@ from acai.lib import checkpoint, data
 from acai.lib.errors import Interrupted, RunError
 from acai.lib.files import atomic_write, write_json, write_text
 from acai.lib.params import declared
+from acai.lib.paths import RunPaths
 from acai.lib.summaries import plot_curves
 
 # Configuration entries that may change between restarts of the same run (beside the
@@ -42,7 +35,7 @@ RESTARTABLE = ("total_kimg", "report_kimg", "train_dir", "data_dir", "verbose",
 # the training binaries' flags and acai.api.train take theirs from here.
 SETTINGS = dict(batch=64, seed=None, report_kimg=64)
 __all__ = ["Interrupted", "RunError", "Run", "dataset_dirname", "append_metrics",
-           "read_metrics", "load_config", "save_config", "recover_config", "load_run"]
+           "read_metrics", "load_config", "save_config", "recover_config", "rebuild"]
 
 
 def dataset_dirname(name, classes=None):
@@ -56,8 +49,8 @@ def dataset_dirname(name, classes=None):
     return re.sub(r"[^A-Za-z0-9_.=-]+", "-", name)
 
 
-class Run:
-    """A run directory and its saved configuration.
+class Run(RunPaths):
+    """A run directory (its paths: acai.lib.paths.RunPaths) and its saved configuration.
 
     config: the flat configuration of config.json: the model's name and parameters, the
     dataset, and the training settings `train` takes from the run (`batch`, `seed`,
@@ -69,17 +62,11 @@ class Run:
     """
 
     def __init__(self, train_dir, dataset, experiment, config, restartable=(), defaults=None):
-        self.path = os.path.join(train_dir, dataset, experiment)
+        super().__init__(os.path.join(train_dir, dataset, experiment))
         self.config = dict(config)
         self.restartable = set(RESTARTABLE) | set(restartable)
         self.defaults = dict(defaults or {})
-        self.checkpoint_dir = os.path.join(self.path, "ckpt")
-        self.summary_dir = os.path.join(self.path, "summaries")
-        self.image_dir = os.path.join(self.path, "images")
-        self.metrics_path = os.path.join(self.path, "metrics.jsonl")
-        self.curves_path = os.path.join(self.path, "curves.png")
-
-        self.lock_file = None
+        self.folder_lock = None
 
     def setting(self, name):
         if name in self.config:
@@ -107,21 +94,13 @@ class Run:
     def report_kimg(self):
         return int(self.setting("report_kimg"))
 
-    @property
-    def config_path(self):
-        return os.path.join(self.path, "config.json")
-
-    @property
-    def lock_path(self):
-        return os.path.join(self.path, "lock")
-
     def lock(self):
         """Takes the run for this process: a second process training the same run is
         refused (RunError naming the one that holds it). The lock is on the run folder
         itself, so deleting the `lock` file (which only names the holder) does not let a
         second process in. The operating system releases it when its process ends,
         however it ends, so no stale lock blocks a restart."""
-        if fcntl is None or self.lock_file is not None:
+        if fcntl is None or self.folder_lock is not None:
             return
         lock_fd = os.open(self.path, os.O_RDONLY)
         try:
@@ -135,7 +114,7 @@ class Run:
                 holder = ""
             raise RunError(f"{self.path} is being trained by {holder or 'another process'}; "
                            "wait for it to end or stop it, or use another --train_dir")
-        self.lock_file = FolderLock(lock_fd)
+        self.folder_lock = FolderLock(lock_fd)
         try:
             write_text(f"process {os.getpid()} on {socket.gethostname()} since "
                        f"{datetime.datetime.now():%Y-%m-%d %H:%M:%S}\n", self.lock_path)
@@ -144,9 +123,9 @@ class Run:
             raise
 
     def unlock(self):
-        if self.lock_file is not None:
-            self.lock_file.release()
-            self.lock_file = None
+        if self.folder_lock is not None:
+            self.folder_lock.release()
+            self.folder_lock = None
 
     def prepare(self):
         """Creates the folders, takes the lock (`lock`), checks every folder is writable,
@@ -245,7 +224,7 @@ def read_metrics(run_dir):
     A damaged last line (a write cut short) is dropped with a warning: the next report
     rewrites the file without it. A damaged line before the last is a RunError naming it.
     """
-    path = os.path.join(run_dir, "metrics.jsonl")
+    path = RunPaths(run_dir).metrics_path
     if not os.path.exists(path):
         return []
     with open(path, "rb") as f:  # Decoded line by line: a bad byte is a damaged line.
@@ -273,7 +252,8 @@ def read_metrics(run_dir):
 
 def load_config(run_dir):
     """The configuration a run was started with (its config.json)."""
-    path = os.path.join(run_dir, "config.json")
+    paths = RunPaths(run_dir)
+    path = paths.config_path
     if not os.path.exists(path):
         raise RunError(f"no run at {run_dir}: {path} not found")
     try:
@@ -284,7 +264,7 @@ def load_config(run_dir):
         return config
     except ValueError as e:
         remedy = ("delete it, and the next start of the run recovers it from the copy its "
-                  "checkpoints carry" if checkpoint.saved_config(os.path.join(run_dir, "ckpt"))
+                  "checkpoints carry" if checkpoint.saved_config(paths.checkpoint_dir)
                   else "restore it from a copy, or start the run again in another "
                   "--train_dir")
         raise RunError(f"{path} is damaged ({e}): {remedy}")
@@ -297,16 +277,16 @@ def save_config(config, path):
 def recover_config(run_dir):
     """Rewrites a deleted config.json from the copy the run's checkpoints carry; a run
     whose checkpoints carry none is a RunError."""
-    path = os.path.join(run_dir, "config.json")
-    config = checkpoint.saved_config(os.path.join(run_dir, "ckpt"))
+    paths = RunPaths(run_dir)
+    path, config = paths.config_path, checkpoint.saved_config(paths.checkpoint_dir)
     if config is None:
-        raise RunError(f"{path} is missing but {run_dir}/ckpt holds checkpoints without a "
+        raise RunError(f"{path} is missing but {paths.checkpoint_dir} holds checkpoints without a "
                        "copy of it: restore config.json, or use another --train_dir")
     save_config(config, path)
     logging.warning("%s was missing: recovered from the copy in the run's checkpoint", path)
 
 
-def load_run(run_dir, model_class, data_dir=None, policy="float32", config=None):
+def rebuild(run_dir, model_class, data_dir=None, policy="float32", config=None):
     """-> (model, spec, config) of the run in `run_dir`, at its latest checkpoint.
 
     model_class: name -> model class (the registry, acai.registry.model_class).
@@ -321,7 +301,8 @@ def load_run(run_dir, model_class, data_dir=None, policy="float32", config=None)
                             skip_unreadable=bool(config.get("skip_bad_images")))
     previous = keras.mixed_precision.dtype_policy()
     keras.mixed_precision.set_global_policy(policy)
-    config_path = os.path.join(run_dir, "config.json")
+    paths = RunPaths(run_dir)
+    config_path = paths.config_path
     try:
         cls = model_class(config["model"])
         model = cls.create(spec, config)
@@ -331,7 +312,7 @@ def load_run(run_dir, model_class, data_dir=None, policy="float32", config=None)
         keras.mixed_precision.set_global_policy(previous)
     # What shapes the model must be what its checkpoint was written with.
     params = declared(cls)
-    prefix = checkpoint.latest(os.path.join(run_dir, "ckpt"))
+    prefix = checkpoint.latest(paths.checkpoint_dir)
     if prefix is not None:
         check_written_by(prefix, config_path, config,
                          defaults={name: p.default for name, p in params.items()},

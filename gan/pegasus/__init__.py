@@ -1,7 +1,7 @@
 """The pegasus search: generated images that look like two classes at once.
 
   gan-pegasus --run=GAN_RUN --classes=horse,bird [--count=10000] [--top=64]
-  gan-pegasus --run=GAN_RUN --ae_dir=ACAI_RUN --classes=horse,bird
+  gan-pegasus --run=GAN_RUN --ae_run=ACAI_RUN --classes=horse,bird
 
 Scores every image by min(P(a), P(b)) under the dataset's classifier (gan.classifier,
 trained once and cached beside the run): an image scores high only when the classifier
@@ -17,7 +17,7 @@ a grid:
                          alpha * onehot(a) + (1 - alpha) * onehot(b), alpha ~ U(0, 1);
   gan_interpolation.png  conditional GAN: the class input going from a (one-hot) to b in
                          --steps steps (columns) at fixed z (rows);
-  ae_mixes.png           --ae_dir: training images of a and b encoded, their latent codes
+  ae_mixes.png           --ae_run: training images of a and b encoded, their latent codes
                          mixed alpha * z_a + (1 - alpha) * z_b for each of --alphas, decoded
                          (--count decodings in all); ae_interpolation.png the same pairs
                          from a to b in --steps steps;

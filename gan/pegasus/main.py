@@ -1,7 +1,7 @@
 """gan-pegasus: the pegasus search from the command line (see the package's docstring).
 
   gan-pegasus --run=GAN_RUN --classes=horse,bird [--count=10000] [--top=64]
-  gan-pegasus --run=GAN_RUN --ae_dir=ACAI_RUN --classes=horse,bird
+  gan-pegasus --run=GAN_RUN --ae_run=ACAI_RUN --classes=horse,bird
 """
 
 import dataclasses
@@ -19,9 +19,9 @@ def define_flags():
     """The binary's flags (defined when it runs, so that its functions import freely):
     one per field of Settings, with its default."""
     d = DEFAULTS
-    flags.DEFINE_string("run", None, "Run directory of the GAN.")
-    flags.DEFINE_string("ae_dir", None, "Run directory of an autoencoder (e.g. ACAI) to "
-                        "search through its latent mixes too.")
+    common.define_run("Run folder of the GAN.")
+    common.define_run("Run folder of an autoencoder (e.g. ACAI) to search through its "
+                      "latent mixes too.", name="ae_run", aliases=["ae_dir"])
     flags.DEFINE_list("classes", None, "The two classes to mix, names or indices, "
                       "e.g. horse,bird.")
     flags.DEFINE_integer("count", d.count, "Images scored per method.", lower_bound=1)
@@ -36,7 +36,7 @@ def define_flags():
                          "ones.")
     flags.DEFINE_integer("steps", d.steps, "Columns of the interpolations.", lower_bound=2)
     flags.DEFINE_list("alphas", [str(alpha) for alpha in d.alphas],
-                      "Latent mixing coefficients of --ae_dir.")
+                      "Latent mixing coefficients of --ae_run.")
     flags.DEFINE_integer("ascent_steps", d.ascent_steps, "GAN: Adam steps of the gradient "
                          "ascent on z from the best --top samples (0: no ascent).",
                          lower_bound=0)
@@ -52,7 +52,7 @@ def define_flags():
                         "(default: <dataset folder>/classifier beside the run).")
     flags.DEFINE_integer("classifier_kimg", d.classifier_kimg, "Training of the "
                          "classifier, when it has none yet (kimg).", lower_bound=1)
-    flags.DEFINE_string("data_dir", None, "TensorFlow Datasets folder (default: the run's).")
+    common.define_data_dir()
     flags.DEFINE_integer("seed", d.seed, "Seed of the samples and of the image pairs.")
 
 
@@ -65,4 +65,4 @@ def main():
 
 
 def run(prog="gan-pegasus"):
-    cli.run(main, prog, define_flags)
+    cli.launch(main, prog, define_flags, FLAGS)

@@ -38,7 +38,8 @@ REALISM_K = 3  # The k of the realism term's k-nearest-neighbour balls (the pape
 class Settings:
     """What a pegasus search does; gan-pegasus' flags have the same names and defaults.
 
-    run, ae_dir: the run folders of a GAN and/or an autoencoder (at least one).
+    run, ae_run: the run folders of a GAN and/or an autoencoder (at least one); ae_dir
+      is ae_run's older spelling.
     classes: the two classes to mix, names or indices of the scorer's dataset (the
       GAN's, else the autoencoder's).
     count: images scored per method; top: best images kept per method.
@@ -48,13 +49,13 @@ class Settings:
     steps: columns of the interpolations; alphas: the autoencoder's latent mixes.
     ascent_steps, ascent_lr, prior_weight, disc_weight: the gradient ascent on z (0
       steps: none).
-    output: the output folder (default: RUN/pegasus, or AE_DIR/pegasus without run).
+    output: the output folder (default: RUN/pegasus, or AE_RUN/pegasus without run).
     classifier_dir, classifier_kimg: the scoring classifier's folder (default: beside the
       run) and its training, when it has none yet.
     data_dir: the TFDS folder, if not the runs' own. seed: of the samples and pairs.
     """
     run: Optional[str] = None
-    ae_dir: Optional[str] = None
+    ae_run: Optional[str] = None
     classes: Sequence = ()
     count: int = 10000
     top: int = 64
@@ -73,15 +74,19 @@ class Settings:
     classifier_kimg: int = 64
     data_dir: Optional[str] = None
     seed: int = 0
+    ae_dir: dataclasses.InitVar[Optional[str]] = None  # ae_run's older spelling.
+
+    def __post_init__(self, ae_dir):
+        self.ae_run = self.ae_run or ae_dir
 
     @property
     def output_dir(self):
-        return self.output or os.path.join(self.run or self.ae_dir, "pegasus")
+        return self.output or os.path.join(self.run or self.ae_run, "pegasus")
 
     def check(self):
         """Raises ValueError (one line) for settings no search can take."""
-        if not self.run and not self.ae_dir:
-            raise ValueError("give --run (a GAN) and/or --ae_dir (an autoencoder)")
+        if not self.run and not self.ae_run:
+            raise ValueError("give --run (a GAN) and/or --ae_run (an autoencoder)")
         if not self.classes:
             raise ValueError("--classes is required, e.g. --classes=horse,bird")
         try:
@@ -102,9 +107,9 @@ def load_runs(settings):
     autoencoder's."""
     gan = (registry.load_run(settings.run, settings.data_dir, kind="gan")
            if settings.run else None)
-    ae = (registry.load_run(settings.ae_dir, settings.data_dir, kind="autoencoder")
-          if settings.ae_dir else None)
-    scorer_run, scorer_spec = (settings.run, gan[1]) if gan else (settings.ae_dir, ae[1])
+    ae = (registry.load_run(settings.ae_run, settings.data_dir, kind="autoencoder")
+          if settings.ae_run else None)
+    scorer_run, scorer_spec = (settings.run, gan[1]) if gan else (settings.ae_run, ae[1])
     shape = (scorer_spec.height, scorer_spec.width, scorer_spec.colors)
     for run in (gan, ae):
         if run and (run[1].height, run[1].width, run[1].colors) != shape:
