@@ -11,13 +11,11 @@ row per run, however often it was resumed.
 
 import os
 
-import tensorflow as tf
-from tensorboard.plugins.hparams import api as hp
 from tensorboard.plugins.hparams import metadata as hp_metadata
 
 from acai.lib.paths import RunPaths
 from acai.lib.run import RESTARTABLE, read_metrics
-from acai.lib.summaries import event_files, events_error, read_events
+from acai.lib.summaries import EventWriter, event_files, read_events
 
 # Configuration entries that are where or how long a run is, not what it is: those a
 # restart may change.
@@ -52,11 +50,8 @@ def write_session(run):
     with the same configuration (in two train_dirs) stay two rows."""
     if has_session(run.summary_dir):
         return
-    with events_error(run.summary_dir):
-        writer = tf.summary.create_file_writer(run.summary_dir)
-        with writer.as_default():
-            hp.hparams(hparams_of(run.config), trial_id=os.path.abspath(run.path))
-        writer.close()
+    with EventWriter(run.summary_dir) as writer:
+        writer.write_hparams(hparams_of(run.config), trial_id=os.path.abspath(run.path))
 
 
 def add_results(run_dir, results):
@@ -64,10 +59,5 @@ def add_results(run_dir, results):
     report's kimg: the HParams row of the run shows them as metrics."""
     reports = read_metrics(run_dir)
     step = int(reports[-1]["kimg"]) if reports else 0
-    summary_dir = RunPaths(run_dir).summary_dir
-    with events_error(summary_dir):
-        writer = tf.summary.create_file_writer(summary_dir)
-        with writer.as_default(step=step):
-            for name, value in results.items():
-                tf.summary.scalar(name, float(value))
-        writer.close()
+    with EventWriter(RunPaths(run_dir).summary_dir) as writer:
+        writer.write(step, {name: float(value) for name, value in results.items()})

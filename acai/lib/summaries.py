@@ -11,6 +11,7 @@ import numpy as np
 import tensorflow as tf
 from matplotlib.figure import Figure
 from PIL import Image
+from tensorboard.plugins.hparams import api as hp
 
 from acai.lib.errors import RunError, cause
 from acai.lib.files import atomic_path, atomic_write, save_figure
@@ -106,13 +107,17 @@ def save_gif(frames, path, frame_ms=FRAME_MS):
                        duration=frame_ms, loop=0)
 
 
-class Summaries:
-    """Writes scalars and image grids at a kimg step: TensorBoard, plus PNG under images/;
-    an animation ((frames, H, W, C) images) goes to images/ as GIF."""
+class EventWriter:
+    """The one writer of a run's TensorBoard events (every event file of the toolkit is
+    written through it): scalars and image grids at a kimg step, the image grids also as
+    PNG under `image_dir` (an animation, (frames, H, W, C) images, as GIF there), and the
+    run's HParams session. A failure to write (a full disk) is one line (events_error).
+    Also a context manager that closes it."""
 
-    def __init__(self, summary_dir, image_dir):
+    def __init__(self, summary_dir, image_dir=None):
         self.image_dir, self.summary_dir = image_dir, summary_dir
-        os.makedirs(image_dir, exist_ok=True)
+        if image_dir is not None:
+            os.makedirs(image_dir, exist_ok=True)
         with events_error(summary_dir):
             self.writer = tf.summary.create_file_writer(summary_dir)
 
@@ -129,9 +134,22 @@ class Summaries:
                 save_png(image, path + ".png")
             self.writer.flush()
 
+    def write_hparams(self, values, trial_id):
+        """The run's HParams session (TensorBoard's HParams dashboard): `values` {name:
+        bool, number or string}, one row per `trial_id`."""
+        with events_error(self.summary_dir), self.writer.as_default():
+            hp.hparams(values, trial_id=trial_id)
+            self.writer.flush()
+
     def close(self):
         with events_error(self.summary_dir):
             self.writer.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.close()
 
 
 @contextlib.contextmanager

@@ -2,8 +2,9 @@
 
 Training is counted in kimg (thousands of images, 1 kimg = 1024 images) like the
 reference. `train` runs Keras' `fit` with one epoch per report period (`report_kimg`):
-at the end of each the callbacks (acai.lib.callbacks) evaluate, write summaries, image
-grids, metrics.jsonl and curves.png, and checkpoint; restarted with the same command it
+at the end of each the report pipeline (acai.lib.report, driven by the callback
+acai.lib.callbacks.Reports) evaluates, writes summaries, image grids, metrics.jsonl and
+curves.png, and checkpoints, in that order; restarted with the same command it
 resumes from the last checkpoint (acai.lib.checkpoint), and it stops at `total_kimg`.
 
 Faults: SIGINT or SIGTERM writes a checkpoint at the images seen so far
@@ -28,11 +29,10 @@ import sys
 from absl import logging
 
 from acai.lib import callbacks as run_callbacks
-from acai.lib import checkpoint, hparams
+from acai.lib import checkpoint, hparams, report
 from acai.lib.errors import Interrupted, RunError
+from acai.lib.report import kimg_text
 from acai.lib.summaries import prune_events
-
-kimg_text = run_callbacks.kimg_text
 
 
 def epochs_from(nimg, total, period, batch):
@@ -74,8 +74,8 @@ def train(model, spec, run, *, evaluate="model", verbose=None, callbacks=()):
     its strategy's scope).
     evaluate: a callable returning (scalars, images) for a report; "model" (default):
       the model's own `evaluation(spec, run)`; None: no evaluation.
-    callbacks: more Keras callbacks, called after the run's own (so they see the
-      evaluations in `logs`) at every report.
+    callbacks: more Keras callbacks, called after the run's report (so they see the
+      evaluations in `logs`, and nothing they do is in the run's reports or checkpoints).
     Returns the last report's scalars (losses, evaluations, img_per_sec), {} if the run
     was already done. Raises RunError when the run cannot start or a loss is not finite,
     and Interrupted (after writing a checkpoint) on SIGINT or SIGTERM.
@@ -118,7 +118,8 @@ def _train(model, spec, run, stop, *, evaluate, verbose, callbacks):
     if restored:
         logging.info("Resumed %s at kimg=%s", run.path, kimg_text(int(nimg)))
         if int(nimg) % period and checkpoint.holds_stream(restored):
-            carried = run_callbacks.ContinuePeriod(model)
+            # The period's running means, which fit resets: put back at its start.
+            carried = [[v.numpy() for v in m.variables] for m in model.metrics]
     # TensorBoard as far as the checkpoint: what a killed report wrote is redone.
     prune_events(run.summary_dir, int(nimg) >> 10)
     if verbose is None:
@@ -126,20 +127,15 @@ def _train(model, spec, run, stop, *, evaluate, verbose, callbacks):
     if evaluate == "model":
         evaluate = model.evaluation(spec, run)
 
-    counter = run_callbacks.ImageCounter(nimg, batch, run.report_kimg, run.total_kimg)
-    evaluation = run_callbacks.Evaluate(evaluate, counter) if evaluate else None
-    summaries = run_callbacks.Summaries(run.summary_dir, run.image_dir, counter,
-                                        evaluation)
-    saver = run_callbacks.Checkpoints(checkpoint.Writer(saved, run.checkpoint_dir), counter)
-    metrics = run_callbacks.MetricsFile(run, counter)
-    own = [carried] if carried else []
-    own += [counter, run_callbacks.StopOnNonFinite(counter)]
-    own += [evaluation] if evaluation else []
-    # The report's metrics line before its checkpoint: a run killed between the two
-    # redoes the period and rewrites the line, rather than resuming past a lost report.
-    own += [summaries, metrics, saver, run_callbacks.ReportLogger(counter)]
-    own += [run_callbacks.Progress(counter)] if verbose else []
-    own.append(stop)
+    checkpoints = report.Checkpoint(checkpoint.Writer(saved, run.checkpoint_dir))
+    metrics = report.Metrics(run)
+    pipeline = report.Pipeline(
+        check_finite=report.CheckFinite(),
+        evaluate=report.Evaluate(evaluate) if evaluate else None,
+        summaries=report.Summaries(run.summary_dir, run.image_dir),
+        metrics=metrics, checkpoint=checkpoints, log=report.Log())
+    reports = run_callbacks.Reports(nimg, batch, run.report_kimg, run.total_kimg, pipeline,
+                                    carried=carried, progress=verbose)
     try:
         for first, epochs, steps in epochs_from(int(nimg), total, period, batch):
             # With a seed, the one stream of the run from the batch it reached; without,
@@ -147,16 +143,16 @@ def _train(model, spec, run, stop, *, evaluate, verbose, callbacks):
             start = 0 if seed is None else int(nimg) // batch
             model.fit(spec.train(batch, seed=seed, start=start), initial_epoch=first,
                       epochs=first + epochs, steps_per_epoch=steps, verbose=0,
-                      shuffle=False, callbacks=own + list(callbacks))
+                      shuffle=False, callbacks=[reports, stop, *callbacks])
             if model.stop_training:
                 break
     finally:
-        summaries.close()
+        pipeline.close()
     if stop.signum and int(nimg) >= total:
         logging.warning("%s came during the last report, which is written: %s is done",
                         signal.Signals(stop.signum).name, run.path)
     elif stop.signum:
         raise Interrupted(f"stopped by {signal.Signals(stop.signum).name} at "
-                          f"kimg={kimg_text(int(nimg))}; checkpoint {saver.last} "
+                          f"kimg={kimg_text(int(nimg))}; checkpoint {checkpoints.last} "
                           "written; the same command resumes", stop.signum)
     return metrics.last
