@@ -1,6 +1,6 @@
 """K-means clustering of a trained autoencoder's latent codes (the paper's Table 3).
 
-  acai-cluster --ae_dir=experiments/mnist32/AEBaseline_depth16_latent2_scales3
+  acai-cluster --run=experiments/mnist32/AEBaseline_depth16_latent2_scales3
 
 Encodes the first 60,000 images of the train split (--train_limit; the reference's cap:
 all of MNIST's and CIFAR-10's, a tenth of SVHN's train+extra) and the test split, flattens

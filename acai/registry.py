@@ -5,7 +5,6 @@ core; this registry, the Python API (acai.api) and the binaries combine the fami
 Adding a model is one file declaring it and one line here.
 """
 
-import keras
 
 from acai.lib.autoencoder import AutoEncoder
 from acai.lib.params import declared
@@ -47,9 +46,10 @@ def model_class(name):
     return MODELS[name]
 
 
-def build(name, spec, config):
-    """The model `name` for dataset `spec`, from a flat configuration dict."""
-    return model_class(name).create(spec, config)
+def build(name, spec, config, dtype=None):
+    """The model `name` for dataset `spec`, from a flat configuration dict; `dtype`: its
+    dtype policy (None: Keras' global one)."""
+    return model_class(name).create(spec, config, dtype=dtype)
 
 
 def name_of(model):
@@ -64,13 +64,13 @@ def new_run(model, spec, train_dir, *, classes=None, data_dir=None, **settings):
     """The run folder of `model` trained on `spec`: train_dir/<dataset>/<experiment name>.
 
     Its config.json holds the model's name and declared parameters, the dataset, the
-    global dtype policy and `settings` (batch, seed, total_kimg, report_kimg); a restart
-    may change only what is restartable. acai-train and acai.api.train both start runs
+    model's dtype policy (`precision`) and `settings` (batch, seed, total_kimg,
+    report_kimg); a restart may change only what is restartable. acai-train and acai.api.train both start runs
     here, so either may resume the other's.
     """
     params = declared(type(model))
     config = dict(model=name_of(model), dataset=spec.name, classes=list(classes or []),
-                  data_dir=data_dir, precision=keras.mixed_precision.dtype_policy().name,
+                  data_dir=data_dir, precision=model.dtype_policy.name,
                   **settings, **{name: getattr(model, name) for name in params})
     return Run(train_dir, dataset_dirname(spec.name, classes), model.experiment_name(),
                config, [name for name, param in params.items() if param.restartable],

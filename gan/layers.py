@@ -51,11 +51,17 @@ def _label_input(nclass):
     return keras.Input((nclass,), name="label")
 
 
+def normalized_relu(h, dtype):
+    """Batch normalisation, then ReLU: the generator's hidden layers."""
+    return keras.layers.ReLU(dtype=dtype)(keras.layers.BatchNormalization(**BN, dtype=dtype)(h))
+
+
 def generator(z_dim, image_shape, top, *, kernel, to_image, nclass=0,
-              initializer=glorot, name="generator"):
+              initializer=glorot, name="generator", dtype=None):
     """to_image: 'deconv' (the last transposed convolution outputs the image, DCGAN) or
     'conv' (a 3x3 convolution after the last upsampling, SN-GAN's standard CNN).
-    initializer: () -> a new kernel initializer, called once per layer (NormalInit)."""
+    initializer: () -> a new kernel initializer, called once per layer (NormalInit).
+    dtype: the dtype policy of its hidden layers (the model's; the image is float32)."""
     height, _, colors = image_shape
     upsamplings = int(math.log2(height // 4))
     if 4 << upsamplings != height:
@@ -66,18 +72,18 @@ def generator(z_dim, image_shape, top, *, kernel, to_image, nclass=0,
         label = _label_input(nclass)
         inputs.append(label)
         embed = keras.layers.Dense(z_dim, use_bias=False, kernel_initializer=initializer(),
-                                   name="label_embedding")(label)
-        h = keras.layers.Concatenate()([z, embed])
-    h = keras.layers.Dense(4 * 4 * top, kernel_initializer=initializer())(h)
-    h = keras.layers.Reshape((4, 4, top))(h)
-    h = keras.layers.ReLU()(keras.layers.BatchNormalization(**BN)(h))
+                                   name="label_embedding", dtype=dtype)(label)
+        h = keras.layers.Concatenate(dtype=dtype)([z, embed])
+    h = keras.layers.Dense(4 * 4 * top, kernel_initializer=initializer(), dtype=dtype)(h)
+    h = keras.layers.Reshape((4, 4, top), dtype=dtype)(h)
+    h = normalized_relu(h, dtype)
     for i in range(upsamplings):
         last = to_image == "deconv" and i == upsamplings - 1
         h = keras.layers.Conv2DTranspose(
             colors if last else top >> (i + 1), kernel, strides=2, padding="same",
-            kernel_initializer=initializer(), dtype="float32" if last else None)(h)
+            kernel_initializer=initializer(), dtype="float32" if last else dtype)(h)
         if not last:
-            h = keras.layers.ReLU()(keras.layers.BatchNormalization(**BN)(h))
+            h = normalized_relu(h, dtype)
     if to_image == "conv":
         h = keras.layers.Conv2D(colors, 3, padding="same", kernel_initializer=initializer(),
                                 dtype="float32")(h)
@@ -87,11 +93,12 @@ def generator(z_dim, image_shape, top, *, kernel, to_image, nclass=0,
 
 def discriminator(image_shape, convolutions, *, slope, batch_norm=False,
                   spectral_norm=False, nclass=0, initializer=glorot,
-                  name="discriminator"):
+                  name="discriminator", dtype=None):
     """convolutions: a list of (kernel, stride, channels). batch_norm: on every hidden
     layer but the first (DCGAN). spectral_norm: every weight layer spectrally normalised
     as Miyato et al. define it (gan.spectral_norm, SN-GAN). initializer: () -> a new
-    kernel initializer, called once per layer (NormalInit)."""
+    kernel initializer, called once per layer (NormalInit). dtype: the dtype policy of its
+    hidden layers (the model's; the logit is float32)."""
     conv = spectral_norm_lib.SNConv2D if spectral_norm else keras.layers.Conv2D
     dense = spectral_norm_lib.SNDense if spectral_norm else keras.layers.Dense
 
@@ -99,18 +106,18 @@ def discriminator(image_shape, convolutions, *, slope, batch_norm=False,
     inputs, h = [x], x
     for i, (kernel, stride, channels) in enumerate(convolutions):
         h = conv(channels, kernel, strides=stride, padding="same",
-                 kernel_initializer=initializer())(h)
+                 kernel_initializer=initializer(), dtype=dtype)(h)
         if batch_norm and i > 0:
-            h = keras.layers.BatchNormalization(**BN)(h)
-        h = keras.layers.LeakyReLU(slope)(h)
-    features = keras.layers.Flatten()(h)
-    logit = dense(1, kernel_initializer=initializer())(features)
+            h = keras.layers.BatchNormalization(**BN, dtype=dtype)(h)
+        h = keras.layers.LeakyReLU(slope, dtype=dtype)(h)
+    features = keras.layers.Flatten(dtype=dtype)(h)
+    logit = dense(1, kernel_initializer=initializer(), dtype=dtype)(features)
     if nclass:
         label = _label_input(nclass)
         inputs.append(label)
         embed = dense(features.shape[-1], use_bias=False, kernel_initializer=initializer(),
-                      name="label_projection")(label)
-        projection = keras.layers.Dot(axes=1)([embed, features])
-        logit = keras.layers.Add()([logit, projection])
+                      name="label_projection", dtype=dtype)(label)
+        projection = keras.layers.Dot(axes=1, dtype=dtype)([embed, features])
+        logit = keras.layers.Add(dtype=dtype)([logit, projection])
     logit = keras.layers.Activation("linear", dtype="float32")(logit)
     return keras.Model(inputs if nclass else x, logit, name=name)

@@ -21,8 +21,8 @@ for MODEL in acai baseline; do
   done
 done
 for RUN in "$OUT"/mnist32/*; do
-  python -m acai.classify --ae_dir="$RUN" --total_kimg=1024 ${DATA[@]+"${DATA[@]}"}
-  python -m acai.cluster --ae_dir="$RUN" ${DATA[@]+"${DATA[@]}"}
+  python -m acai.classify --run="$RUN" --total_kimg=1024 ${DATA[@]+"${DATA[@]}"}
+  python -m acai.cluster --run="$RUN" ${DATA[@]+"${DATA[@]}"}
 done
 
 python "$HERE/table.py" "$OUT"/mnist32/* --columns metrics:latent_accuracy \

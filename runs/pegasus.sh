@@ -19,7 +19,7 @@ python -m gan.train --model=dcgan --depth=32 --dataset="$DATASET" --train_dir="$
 python -m acai.train --model=acai --dataset="$DATASET" --latent_width=4 --depth=16 \
   --latent=16 --train_dir="$OUT" --total_kimg=256 --seed=1 --precision=float32
 python -m gan.pegasus --run="$FOLDER/DCGAN_depth32_n_critic1_z_dim100" \
-  --ae_dir="$FOLDER/ACAI_advdepth16_advweight0.5_depth16_latent16_reg0.2_scales3" \
+  --ae_run="$FOLDER/ACAI_advdepth16_advweight0.5_depth16_latent16_reg0.2_scales3" \
   --classes=horse,bird --output="$OUT/pegasus"
 
 python - "$OUT/pegasus/pegasus.json" <<'PY'

@@ -1,5 +1,6 @@
 """Tests of acai/data.py: offline, with TFDS mock data, real MNIST and tiny image folders."""
 
+import os
 import pathlib
 import types
 
@@ -374,3 +375,65 @@ def test_lines32_real():
     check_batch(spec, x, y, 8)
     x, y = batches(spec.test(64), 1)[0]
     check_batch(spec, x, y)
+
+
+def images_in(folder, count, mode="RGB", start=0):
+    import numpy as np
+    from PIL import Image
+    os.makedirs(folder, exist_ok=True)
+    rng = np.random.default_rng(start)
+    channels = {"RGB": 3, "L": 1}[mode]
+    for i in range(start, start + count):
+        pixels = rng.integers(0, 256, (32, 32, channels), dtype=np.uint8)
+        Image.fromarray(pixels.squeeze(-1) if channels == 1 else pixels, mode).save(
+            os.path.join(folder, f"{i:03d}.png"))
+
+
+def test_one_grey_file_first_does_not_turn_a_colour_folder_grey(tmp_path, caplog):
+    images_in(tmp_path / "a", 1, "L")  # 000.png, the first file: grey.
+    images_in(tmp_path / "a", 20, "RGB", start=1)
+    images_in(tmp_path / "b", 20, "RGB")
+    spec = data.get_dataset(f"folder:{tmp_path}")
+    assert spec.colors == 3
+    assert "1 of its 41 images are grey and the others colour" in caplog.text
+    images_in(tmp_path / "grey" / "a", 3, "L")
+    assert data.get_dataset(f"folder:{tmp_path / 'grey'}").colors == 1
+
+
+def test_a_symlinked_or_dangling_class_folder_is_one_line(tmp_path):
+    images_in(tmp_path / "a", 12)
+    os.symlink(tmp_path / "a", tmp_path / "b")
+    with pytest.raises(data.DatasetUnavailable, match=r"class folders .*/a and .*/b are the "
+                                                       r"same folder"):
+        data.get_dataset(f"folder:{tmp_path}")
+    os.remove(tmp_path / "b")
+    os.symlink(tmp_path / "gone", tmp_path / "b")
+    with pytest.raises(data.DatasetUnavailable, match=r"class folder .*/b is a symbolic link "
+                                                       r"to .*/gone, which does not exist"):
+        data.get_dataset(f"folder:{tmp_path}")
+
+
+def test_an_empty_test_split_and_a_class_of_one_image(tmp_path):
+    images_in(tmp_path / "train" / "a", 5)
+    os.makedirs(tmp_path / "test" / "a")
+    with pytest.raises(data.DatasetUnavailable, match=r"its test split holds no images"):
+        data.get_dataset(f"folder:{tmp_path}")
+    images_in(tmp_path / "flat" / "a", 12)
+    images_in(tmp_path / "flat" / "one", 1)  # A class of one image: kept for training.
+    spec = data.get_dataset(f"folder:{tmp_path / 'flat'}")
+    labels = [int(y) for _, y in spec.train_once(64).unbatch()]
+    assert labels.count(1) == 1 and labels.count(0) == 10
+
+
+def test_a_file_name_that_is_not_utf8_trains_and_is_named_when_unreadable(tmp_path):
+    folder = os.fsencode(tmp_path / "a")
+    images_in(tmp_path / "a", 12)
+    os.rename(os.path.join(folder, b"003.png"), os.path.join(folder, b"caf\xe9.png"))
+    spec = data.get_dataset(f"folder:{tmp_path}")
+    assert sum(1 for _ in spec.train_once(64).unbatch()) + sum(
+        1 for _ in spec.test(64).unbatch()) == 12
+    with open(os.path.join(folder, b"caf\xe9.png"), "wb") as f:
+        f.write(b"not an image")
+    with pytest.raises(data.DatasetUnavailable, match=r"unreadable image file\(s\): .*/a/"
+                                                       r"caf\\xe9.png"):
+        data.get_dataset(f"folder:{tmp_path}")

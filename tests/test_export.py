@@ -14,20 +14,20 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from acai import registry
 from acai.lib import export
 from acai.lib.interpolate import lerp
 from acai.lib.run import Run
 from acai.registry import build
-from conftest import REPO, train_in
 from gan.models import GAN as GANModel
 from vae.model import VAE, prior_sample
+from conftest import REPO, SMALL, train_in
 
 TIMEOUT = 300
 # Every test here starts the export binaries or a fresh process: the slow tier.
 pytestmark = pytest.mark.slow
 AE = dict(latent=8, latent_width=4, depth=8)  # Latent 4x4x8.
 GAN = dict(depth=8, z_dim=16)
-HAVE_GAN = True
 
 # Loads every SavedModel named in argv[1] ({export_dir: [inputs.npz, outputs.npz]}) and
 # runs each signature on the inputs named "signature.argument"; writes "signature.output".
@@ -134,21 +134,20 @@ def exports(tmp_path_factory, lines32):
     runs = {"baseline": train_run(root / "runs", lines32, "baseline", **AE),
             "vae": train_run(root / "runs", lines32, "vae", latent_dim=2, **AE)}
     binaries = {"baseline": "acai.export", "vae": "vae.export"}
-    if HAVE_GAN:
-        runs["dcgan_conditional"] = train_run(root / "runs", lines32, "dcgan",
-                                              conditional=True, **GAN)
-        binaries["dcgan_conditional"] = "gan.export"
+    runs["dcgan_conditional"] = train_run(root / "runs", lines32, "dcgan",
+                                          conditional=True, **GAN)
+    binaries["dcgan_conditional"] = "gan.export"
     processes = {name: python("-m", binaries[name], f"--run={path}",
                               f"--export_dir={root / 'out' / name}")
                  for name, (_, path) in runs.items()}
     result = {}
-    if HAVE_GAN:  # Meanwhile, an unconditional GAN exported in this process.
-        model = build("dcgan", lines32, dict(lr=2e-4, **GAN))
-        out = str(root / "out" / "dcgan")
-        lines = export.export(model, out)
-        assert lines == ["generate(z: float32[?,16]) -> images: float32[?,32,32,1]",
-                         "serving_default(z: float32[?,16]) -> images: float32[?,32,32,1]"]
-        result["dcgan"] = (model, None, out, "\n".join(lines))
+    # Meanwhile, an unconditional GAN exported in this process.
+    model = build("dcgan", lines32, dict(lr=2e-4, **GAN))
+    out = str(root / "out" / "dcgan")
+    lines = export.export(model, out)
+    assert lines == ["generate(z: float32[?,16]) -> images: float32[?,32,32,1]",
+                     "serving_default(z: float32[?,16]) -> images: float32[?,32,32,1]"]
+    result["dcgan"] = (model, None, out, "\n".join(lines))
     for name, process in processes.items():
         returncode, stdout, stderr = finish(process)
         assert returncode == 0, stderr[-3000:]
@@ -207,9 +206,8 @@ def test_the_command_prints_and_saved_model_cli_shows_the_signatures(exports):
             in stdout)
     assert ("sample(count: int32[], seed: int32[]) -> images: float32[?,32,32,1], "
             "latent: float32[?,2]" in exports["vae"][3])
-    if "dcgan_conditional" in exports:
-        assert ("generate(z: float32[?,16], label: int64[?]) -> images: float32[?,32,32,1]"
-                in exports["dcgan_conditional"][3])
+    assert ("generate(z: float32[?,16], label: int64[?]) -> images: float32[?,32,32,1]"
+            in exports["dcgan_conditional"][3])
     # Nothing half-written, no staging folder, beside the exports.
     parent = os.path.dirname(exports["baseline"][2])
     assert sorted(os.listdir(parent)) == sorted(exports)
@@ -252,16 +250,13 @@ def test_the_command_prints_and_saved_model_cli_shows_the_signatures(exports):
     lists(vae["sample"], "inputs", "count", "DT_INT32", "()")
     lists(vae["sample"], "inputs", "seed", "DT_INT32", "()")
     lists(vae["sample"], "outputs", "images", "DT_FLOAT", "(-1, 32, 32, 1)")
-    if "dcgan_conditional" in shown:
-        generate = shown["dcgan_conditional"]["generate"]
-        lists(generate, "inputs", "z", "DT_FLOAT", "(-1, 16)")
-        lists(generate, "inputs", "label", "DT_INT64", "(-1)")
-        lists(generate, "outputs", "images", "DT_FLOAT", "(-1, 32, 32, 1)")
+    generate = shown["dcgan_conditional"]["generate"]
+    lists(generate, "inputs", "z", "DT_FLOAT", "(-1, 16)")
+    lists(generate, "inputs", "label", "DT_INT64", "(-1)")
+    lists(generate, "outputs", "images", "DT_FLOAT", "(-1, 32, 32, 1)")
 
 
 def test_a_new_export_replaces_an_earlier_one_whole(tmp_path, lines32):
-    if not HAVE_GAN:
-        pytest.skip("gan.models is not there yet")
     out = tmp_path / "out"
     first = build("dcgan", lines32, dict(lr=2e-4, **GAN))
     export.export(first, str(out))
@@ -392,3 +387,15 @@ def test_onnx_export_converts_and_runs_every_function(exports, lines32, tmp_path
             got = session.run(None, feeds)
             for g, w in zip(got, want):
                 np.testing.assert_allclose(g, np.asarray(w), atol=1e-5, err_msg=file)
+
+
+def test_a_killed_exports_staging_folder_is_removed_by_the_next(tmp_path, lines32):
+    model = registry.build("baseline", lines32, SMALL)
+    stale = tmp_path / ".out.tmp-999999999-abc"  # A process that cannot exist.
+    live = tmp_path / f".out.tmp-{os.getpid()}-def"  # An export still running.
+    for folder in (stale, live):
+        folder.mkdir()
+        (folder / "saved_model.pb").write_bytes(b"half")
+    export.export(model, str(tmp_path / "out"))
+    assert not stale.exists() and live.exists()
+    assert (tmp_path / "out" / "saved_model.pb").exists()

@@ -15,8 +15,8 @@ from acai.lib import data
 from acai.lib.run import Run, dataset_dirname
 from acai.models import Baseline
 from gan import classifier as gan_classifier
-from conftest import REPO
 from gan import evaluate, frechet, manifold, pegasus
+from conftest import REPO
 
 PER_CLASS = 120  # 12 of each class are held out for the test split.
 
@@ -486,3 +486,22 @@ def test_pegasus_through_an_autoencoder(folder, spec, classifier, tmp_path):
     assert real["best_scores"] == sorted(real["best_scores"], reverse=True)
     assert real["best_realism"]["frechet_distance"] >= 0
     assert set(real["unranked_realism"]) == set(real["best_realism"])
+
+
+def test_a_damaged_cached_classifier_is_named_and_trained_again(tmp_path, caplog):
+    from gan import classifier
+    spec = data.get_dataset("lines32")
+    directory = str(tmp_path / "classifier")
+    first = classifier.get_classifier(spec, directory, kimg=1, batch=64)
+    info = open(os.path.join(directory, classifier.INFO_FILE)).read()
+    with open(os.path.join(directory, classifier.MODEL_FILE), "r+b") as f:
+        f.truncate(100)
+    again = classifier.get_classifier(spec, directory, kimg=1, batch=64)
+    assert f"{directory}/{classifier.MODEL_FILE} is damaged" in caplog.text
+    assert again.info["class_names"] == first.info["class_names"]
+    assert classifier.load(directory) is not None  # Saved whole again.
+    with open(os.path.join(directory, classifier.INFO_FILE), "w") as f:
+        f.write(info[:len(info) // 2])
+    caplog.clear()
+    classifier.get_classifier(spec, directory, kimg=1, batch=64)
+    assert f"{directory}/{classifier.INFO_FILE} is damaged" in caplog.text

@@ -8,7 +8,7 @@ import pytest
 import tensorflow as tf
 
 from acai import registry
-from conftest import train_steps
+from conftest import train_in, train_steps
 
 CONFIGS = {"acai": dict(latent=8, depth=8, latent_width=4, lr=1e-3, seed=1),
            "vae": dict(latent=8, depth=8, latent_width=4, lr=1e-3, seed=1),
@@ -136,3 +136,36 @@ def test_fit_with_validation_data_logs_val_losses_for_early_stopping(lines32):
     # Validation reads the same running means as training, reset for each: the train
     # figures are not the validation ones.
     assert history.history["loss_ae"] != history.history["val_loss_ae"]
+
+
+def test_a_model_computes_in_its_own_policy_whatever_the_global_one(tmp_path, lines32,
+                                                                     monkeypatch):
+    """The dtype policy is the model's (`dtype=`), recorded in its run and used by every
+    layer of its networks; nothing reads or sets Keras' global policy behind it."""
+    model = registry.build("acai", lines32, dict(CONFIGS["acai"]), dtype="mixed_bfloat16")
+    assert keras.mixed_precision.dtype_policy().name == "float32"  # The global one.
+    assert model.dtype_policy.name == "mixed_bfloat16"
+    hidden = [layer for network in (model.encoder, model.decoder, model.critic)
+              for layer in network.layers[1:]]
+    assert hidden and {layer.dtype_policy.name for layer in hidden} == {"mixed_bfloat16"}
+    x = next(iter(lines32.test(4)))[0]
+    assert model.encode(x).dtype == tf.bfloat16
+    assert {v.dtype for v in model.trainable_variables} == {tf.float32}
+    run = registry.new_run(model, lines32, str(tmp_path))
+    assert run.config["precision"] == "mixed_bfloat16"
+    # Trained, then reloaded in float32 (the default) without touching the global policy.
+    train_steps(model, lines32, 2)
+    assert model.optimizer_ae.__class__.__name__ != "LossScaleOptimizer"
+    train_in(model, lines32, run, batch=32, seed=0, total_kimg=1, report_kimg=1)
+
+    def refuse(policy):
+        raise AssertionError(f"the global policy was set to {policy}")
+
+    monkeypatch.setattr(keras.mixed_precision, "set_global_policy", refuse)
+    reloaded, _, config = registry.load_run(run.path)
+    assert config["precision"] == "mixed_bfloat16"
+    assert reloaded.dtype_policy.name == "float32" and reloaded.encode(x).dtype == tf.float32
+    # mixed_float16 as the model's own: its optimisers scale the loss.
+    half = registry.build("baseline", lines32, dict(CONFIGS["acai"]), dtype="mixed_float16")
+    half.compile()
+    assert isinstance(half.optimizer_ae, keras.optimizers.LossScaleOptimizer)

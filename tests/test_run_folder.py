@@ -1,19 +1,24 @@
-"""Nothing damages a run folder silently: a lost checkpoint state file, a torn metrics
-line, a deleted or damaged config.json, a second process, an unwritable folder."""
+"""Nothing damages a run folder silently: a lost checkpoint state file, a torn or damaged
+metrics line, a deleted, damaged or edited config.json, a damaged checkpoint or one of
+another run or architecture, a second process, a deleted lock file, an unwritable folder,
+a loss that is not finite."""
 
+import glob
 import json
 import logging
 import os
 import signal
-import time
+import subprocess
+import sys
 
 import pytest
 import tensorflow as tf
 
 from acai import registry
 from acai.lib import run as run_lib
-from acai.lib.run import RunError, read_metrics
-from conftest import REPO, SMALL, TINY, TINY_RUN, error_line, run_module, start_module, train_in
+from acai.lib.run import Run, RunError, load_config, read_metrics
+from acai.models import Baseline
+from conftest import REPO, SMALL, TINY, TINY_RUN, error_line, run_module, train_in
 
 KWARGS = dict(batch=32, report_kimg=1, seed=0, verbose=False)
 
@@ -153,11 +158,13 @@ def test_second_process_on_the_same_run_is_refused_and_a_killed_one_blocks_nothi
         tmp_path):
     flags = TINY + [f"--train_dir={tmp_path}", "--total_kimg=3", "--report_kimg=1"]
     run_dir = tmp_path / TINY_RUN
-    first = start_module("acai.train", *flags)
-    deadline = time.time() + 120
-    while not (run_dir / "lock").exists() or not (run_dir / "lock").read_text():
-        assert first.poll() is None and time.time() < deadline
-        time.sleep(0.2)
+    # The first stops itself (SIGSTOP) at its fifth step, holding the run, whatever the
+    # machine's speed.
+    first = subprocess.Popen([sys.executable, os.path.join("tests", "fault_driver.py"),
+                              "STOP", "step:5", "acai.train", *flags], cwd=REPO,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    _, status = os.waitpid(first.pid, os.WUNTRACED)
+    assert os.WIFSTOPPED(status), status
     line = error_line(run_module("acai.train", *flags))
     assert line.startswith(f"acai.train: error: {run_dir} is being trained by process "
                            f"{first.pid} on "), line
@@ -194,3 +201,172 @@ def test_a_normal_resume_from_a_relative_train_dir_warns_of_nothing(tmp_path):
     assert "Resumed" in result.stderr and "was missing" not in result.stderr, \
         result.stderr[-2000:]
     assert [entry["kimg"] for entry in read_metrics(str(tmp_path / TINY_RUN))] == [1, 2]
+
+
+def baseline_run(tmp_path, lines32, **settings):
+    model = registry.build("baseline", lines32, dict(SMALL, lr=1e-3))
+    run = registry.new_run(model, lines32, str(tmp_path))
+    train_in(model, lines32, run, batch=32, seed=0, report_kimg=1, **settings)
+    return model, run
+
+
+@pytest.mark.parametrize("text", ["[1, 2]", "null", '"acai"'])
+def test_a_config_that_is_not_an_object_is_one_line_naming_it(tmp_path, text):
+    (tmp_path / "config.json").write_text(text)
+    with pytest.raises(RunError, match=r"config.json is damaged \(it holds a JSON \w+, not "
+                                       r"an object\)"):
+        load_config(str(tmp_path))
+
+
+def test_a_config_value_of_the_wrong_type_is_one_line_naming_the_file(tmp_path, lines32):
+    _, run = baseline_run(tmp_path, lines32, total_kimg=1)
+    config = json.loads(open(run.config_path).read())
+    for name, value, says in (("depth", "8", "depth='8' must be a number"),
+                              ("depth", 8.5, "depth=8.5 must be an integer")):
+        with open(run.config_path, "w") as f:
+            json.dump(dict(config, **{name: value}), f)
+        with pytest.raises(RunError, match=rf"{run.path}/config.json: {says}"):
+            registry.load_run(run.path)
+
+
+def test_a_metrics_line_whose_kimg_is_not_a_number_stops_before_training(tmp_path,
+                                                                         lines32):
+    model, run = baseline_run(tmp_path, lines32, total_kimg=1)
+    good = open(run.metrics_path).read()
+    with open(run.metrics_path, "w") as f:
+        f.write(good.replace('"kimg": 1', '"kimg": "1"') + good.replace('"kimg": 1',
+                                                                           '"kimg": 2'))
+    with pytest.raises(RunError, match=r"metrics.jsonl is damaged at line 1 \(kimg is '1', "
+                                       r"not a number\)"):
+        train_in(model, lines32, run, batch=32, seed=0, report_kimg=1, total_kimg=3)
+    assert int(model.optimizer_ae.iterations) == 1024 // 32  # Nothing more trained.
+    with open(run.metrics_path, "w") as f:  # The last line: dropped, as a torn write.
+        f.write(good + good.replace('"kimg": 1', '"kimg": null'))
+    assert [entry["kimg"] for entry in read_metrics(run.path)] == [1]
+
+
+def test_a_nan_at_the_first_report_says_no_checkpoint_was_written(tmp_path, lines32):
+    model = registry.build("baseline", lines32, dict(SMALL, lr=1e9))
+    run = registry.new_run(model, lines32, str(tmp_path))
+    with pytest.raises(RunError, match="no checkpoint was written") as caught:
+        train_in(model, lines32, run, batch=32, seed=0, report_kimg=1, total_kimg=2)
+    assert "kimg=0" not in str(caught.value)
+
+
+def test_a_config_edited_to_another_model_is_refused_not_half_restored(tmp_path, lines32):
+    _, run = baseline_run(tmp_path, lines32, total_kimg=1)
+    config = json.loads(open(run.config_path).read())
+    with open(run.config_path, "w") as f:
+        json.dump(dict(config, model="vae"), f)
+    with pytest.raises(RunError, match=r"ckpt-1 was written by another configuration than "
+                                       r".*config.json \(model: 'baseline' -> 'vae'\): put "
+                                       r"back the config.json"):
+        registry.load_run(run.path)
+    with open(run.config_path, "w") as f:  # Another depth: refused for loading too.
+        json.dump(dict(config, depth=16), f)
+    with pytest.raises(RunError, match=r"\(depth: 8 -> 16\)"):
+        registry.load_run(run.path)
+
+
+def test_a_checkpoint_of_another_run_copied_in_is_refused(tmp_path, lines32):
+    import shutil
+    _, source = baseline_run(tmp_path / "a", lines32, total_kimg=1)
+    model = registry.build("baseline", lines32, dict(SMALL, lr=5e-4))
+    run = registry.new_run(model, lines32, str(tmp_path / "b"))
+    run.config.update(batch=32, seed=0, report_kimg=1, total_kimg=2)
+    run.prepare()
+    run.unlock()
+    shutil.rmtree(run.checkpoint_dir)
+    shutil.copytree(source.checkpoint_dir, run.checkpoint_dir)
+    with pytest.raises(RunError, match=r"ckpt-1 was written by another configuration than "
+                                       r".*config.json \(lr: 0.001 -> 0.0005\)"):
+        train_in(model, lines32, run, batch=32, seed=0, report_kimg=1, total_kimg=2)
+    assert not os.path.exists(run.metrics_path)  # Nothing trained on it.
+    assert sorted(os.listdir(run.checkpoint_dir)) == sorted(os.listdir(source.checkpoint_dir))
+
+
+def test_a_checkpoint_of_another_architecture_is_not_called_damaged(tmp_path, lines32):
+    import tensorflow as tf
+
+    from acai.lib import checkpoint
+    model = registry.build("baseline", lines32, dict(SMALL))
+    run = registry.new_run(model, lines32, str(tmp_path))
+    run.config.update(batch=32, seed=0, report_kimg=1, total_kimg=2)
+    run.prepare()
+    run.unlock()
+    # An older checkpoint (no copy of the config) of a model of another depth.
+    other = registry.build("baseline", lines32, dict(SMALL, depth=4))
+    other.compile()
+    nimg = tf.Variable(1024, dtype=tf.int64)
+    tf.train.CheckpointManager(tf.train.Checkpoint(model=other, nimg=nimg),
+                               run.checkpoint_dir, 3).save(checkpoint_number=1)
+    files = sorted(os.listdir(run.checkpoint_dir))
+    with pytest.raises(RunError) as caught:
+        train_in(model, lines32, run, batch=32, seed=0, report_kimg=1, total_kimg=2)
+    assert "does not fit this model" in str(caught.value)
+    assert "damaged" not in str(caught.value) and "delete" not in str(caught.value)
+    assert sorted(os.listdir(run.checkpoint_dir)) == files
+    assert checkpoint.images_seen(checkpoint.latest(run.checkpoint_dir)) == 1024
+
+
+def test_a_deleted_lock_file_does_not_let_a_second_process_in(tmp_path, lines32):
+    model = registry.build("baseline", lines32, dict(SMALL))
+    first = registry.new_run(model, lines32, str(tmp_path))
+    second = registry.new_run(model, lines32, str(tmp_path))
+    first.prepare()
+    os.remove(first.lock_path)
+    with pytest.raises(RunError, match=r"is being trained by another process; wait for it"):
+        second.prepare()
+    first.unlock()
+    second.prepare()
+    assert f"process {os.getpid()} on " in open(second.lock_path).read()
+    second.unlock()
+
+
+def test_a_byte_that_is_not_utf8_in_metrics_names_the_file_and_line(tmp_path, lines32):
+    _, run = baseline_run(tmp_path, lines32, total_kimg=1)
+    good = open(run.metrics_path, "rb").read()
+    with open(run.metrics_path, "wb") as f:
+        f.write(good.replace(b'"kimg"', b'"k\xffimg"') + good)
+    with pytest.raises(RunError, match=rf"{run.metrics_path} is damaged at line 1 \('utf-8' "
+                                       r"codec can't decode byte 0xff"):
+        read_metrics(run.path)
+
+
+def run_binary(*args, module="acai.train"):
+    return run_module(module, *args)
+
+
+@pytest.mark.slow
+def test_damaged_checkpoint_stops_with_one_line(tmp_path, lines32):
+    model = Baseline((32, 32, 1), 10, lr=1e-3, **SMALL)
+    run = Run(str(tmp_path), "lines32", model.experiment_name(), {"model": "t"})
+    kwargs = dict(batch=32, report_kimg=1, seed=0, verbose=False)
+    train_in(model, lines32, run, total_kimg=2, **kwargs)
+    data_file, = glob.glob(os.path.join(run.checkpoint_dir, "ckpt-2.data-*"))
+    with open(data_file, "r+b") as f:
+        f.truncate(os.path.getsize(data_file) // 2)
+    fresh = Baseline((32, 32, 1), 10, lr=1e-3, **SMALL)
+    with pytest.raises(RunError, match=r"cannot restore the checkpoint .*ckpt-2 "
+                       r"\(.*\); it is damaged: delete .*ckpt-2\.\* to resume from .*ckpt-1"):
+        train_in(fresh, lines32, run, total_kimg=3, **kwargs)
+    # Deleting it, as the message says, resumes from the previous checkpoint.
+    for path in glob.glob(os.path.join(run.checkpoint_dir, "ckpt-2.*")):
+        os.remove(path)
+    train_in(fresh, lines32, run, total_kimg=3, **kwargs)
+    assert int(fresh.optimizer_ae.iterations) == 3 * 1024 // 32
+
+
+@pytest.mark.slow
+def test_unwritable_train_dir_is_one_line(tmp_path):
+    blocker = tmp_path / "a_file"
+    blocker.write_text("")
+    with pytest.raises(RunError, match="cannot create the run directory"):
+        Run(str(blocker), "lines32", "AE", {}).prepare()
+    if os.geteuid() != 0:  # root writes through permissions
+        locked = tmp_path / "locked"
+        locked.mkdir(mode=0o500)
+        with pytest.raises(RunError, match="cannot create the run directory"):
+            Run(str(locked), "lines32", "AE", {}).prepare()
+    line = error_line(run_binary(*TINY, f"--train_dir={blocker}", "--total_kimg=1"))
+    assert line.startswith("acai.train: error: cannot create the run directory")

@@ -48,8 +48,10 @@ class AutoEncoder(Model):
         height, width, colors = self.image_shape
         self.scales = layers.scales_for(width, self.latent_width)
         self.latent_shape = (height >> self.scales, width >> self.scales, self.latent)
-        self.encoder = layers.encoder(self.image_shape, self.scales, self.depth, self.latent)
-        self.decoder = layers.decoder(self.latent_shape, self.scales, self.depth, colors)
+        self.encoder = layers.encoder(self.image_shape, self.scales, self.depth, self.latent,
+                                      dtype=self.dtype_policy)
+        self.decoder = layers.decoder(self.latent_shape, self.scales, self.depth, colors,
+                                      dtype=self.dtype_policy)
         self.classifier = None
         if self.nclass:
             self.classifier = self.latent_classifier(self.latent_shape)
@@ -57,7 +59,8 @@ class AutoEncoder(Model):
     def latent_classifier(self, input_shape):
         """The reference's single_layer_classifier: flatten, one dense layer (logits)."""
         classifier = keras.Sequential(
-            [keras.layers.Flatten(), keras.layers.Dense(self.nclass, dtype="float32")],
+            [keras.layers.Flatten(dtype=self.dtype_policy),
+             keras.layers.Dense(self.nclass, dtype="float32")],
             name="single_layer_classifier")
         classifier.build((None,) + tuple(input_shape))
         return classifier

@@ -141,9 +141,9 @@ def _publish(staging, export_dir):
 def export(model, export_dir):
     """Writes `model`'s serving signatures as a SavedModel at export_dir.
 
-    Returns the lines of `describe` for the signatures written. The model computes in the
-    dtype policy it was built under: build it under float32 (main does) for a float32
-    export of a mixed-precision run.
+    Returns the lines of `describe` for the signatures written. The model computes in its
+    own dtype policy: a run loaded by `registry.load_run` is float32 (acai-export's), also
+    when it trained in mixed precision.
     """
     check_export_dir(export_dir)
     functions = model.serving_functions()

@@ -5,6 +5,9 @@ leaky ReLU (slope 0.2) and a 2x2 average pooling, the channels doubling per scal
 3x3 convolution to `depth << scales` channels and a linear 3x3 convolution to `latent`
 channels. The decoder mirrors it with nearest-neighbour upsampling. Every kernel is drawn
 from N(0, 1 / ((1 + 0.2^2) * fan_in)), He's initialisation for a leaky ReLU of slope 0.2.
+
+`dtype`: the dtype policy every layer computes in (the model's own; None: Keras' global
+policy).
 """
 
 import math
@@ -32,10 +35,10 @@ class HeModifiedNormal(keras.initializers.Initializer):
         return {"slope": self.slope, "seed": self.seed}
 
 
-def conv(filters, kernel_size, activation=True, name=None):
+def conv(filters, kernel_size, activation=True, name=None, dtype=None):
     """A same-padded convolution with the paper's initialiser and optional leaky ReLU."""
     return layers.Conv2D(
-        filters, kernel_size, padding="same", name=name,
+        filters, kernel_size, padding="same", name=name, dtype=dtype,
         # Keras' "leaky_relu" activation has the paper's slope, 0.2, by default.
         activation="leaky_relu" if activation else None,
         kernel_initializer=HeModifiedNormal())
@@ -54,35 +57,35 @@ def scales_for(image_width, latent_width):
     return scales
 
 
-def encoder(input_shape, scales, depth, latent, name="encoder"):
+def encoder(input_shape, scales, depth, latent, name="encoder", dtype=None):
     """The paper's encoder: image (H, W, C) -> latent (H >> scales, W >> scales, latent)."""
     x = keras.Input(input_shape)
-    y = conv(depth, 1, activation=False)(x)
+    y = conv(depth, 1, activation=False, dtype=dtype)(x)
     for scale in range(scales):
-        y = conv(depth << scale, 3)(y)
-        y = conv(depth << scale, 3)(y)
-        y = layers.AveragePooling2D(2)(y)
-    y = conv(depth << scales, 3)(y)
-    y = conv(latent, 3, activation=False)(y)
+        y = conv(depth << scale, 3, dtype=dtype)(y)
+        y = conv(depth << scale, 3, dtype=dtype)(y)
+        y = layers.AveragePooling2D(2, dtype=dtype)(y)
+    y = conv(depth << scales, 3, dtype=dtype)(y)
+    y = conv(latent, 3, activation=False, dtype=dtype)(y)
     return keras.Model(x, y, name=name)
 
 
-def decoder(latent_shape, scales, depth, colors, name="decoder"):
+def decoder(latent_shape, scales, depth, colors, name="decoder", dtype=None):
     """The paper's decoder: latent (h, w, latent) -> image logits (h << scales, w << scales, C)."""
     z = keras.Input(latent_shape)
     y = z
     for scale in range(scales - 1, -1, -1):
-        y = conv(depth << scale, 3)(y)
-        y = conv(depth << scale, 3)(y)
-        y = layers.UpSampling2D(2, interpolation="nearest")(y)
-    y = conv(depth, 3)(y)
-    y = conv(colors, 3, activation=False)(y)
+        y = conv(depth << scale, 3, dtype=dtype)(y)
+        y = conv(depth << scale, 3, dtype=dtype)(y)
+        y = layers.UpSampling2D(2, interpolation="nearest", dtype=dtype)(y)
+    y = conv(depth, 3, dtype=dtype)(y)
+    y = conv(colors, 3, activation=False, dtype=dtype)(y)
     return keras.Model(z, y, name=name)
 
 
-def critic(input_shape, scales, depth, latent, name="critic"):
+def critic(input_shape, scales, depth, latent, name="critic", dtype=None):
     """ACAI's critic: the encoder architecture, its output averaged to one scalar per image."""
     x = keras.Input(input_shape)
-    y = encoder(input_shape, scales, depth, latent, name=f"{name}_encoder")(x)
+    y = encoder(input_shape, scales, depth, latent, name=f"{name}_encoder", dtype=dtype)(x)
     y = keras.ops.mean(y, axis=(1, 2, 3))
     return keras.Model(x, y, name=name)

@@ -24,14 +24,14 @@ from acai.lib.keras_compat import SkipSymbolicBuild
 from acai.lib.params import Param, declared
 
 
-def loss_scaled(optimizer):
-    """`optimizer`, wrapped in a LossScaleOptimizer under the mixed_float16 policy.
+def loss_scaled(optimizer, policy):
+    """`optimizer`, wrapped in a LossScaleOptimizer under the mixed_float16 `policy`.
 
     Keras scales the loss only for the optimiser given to `compile` and only in its own
     train_step; our models have several optimisers and their own train_step, so each is
     wrapped here and `minimize` scales its loss.
     """
-    if (keras.mixed_precision.dtype_policy().compute_dtype == "float16"
+    if (policy.compute_dtype == "float16"
             and not isinstance(optimizer, keras.optimizers.LossScaleOptimizer)):
         optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
     return optimizer
@@ -125,6 +125,10 @@ class Model(SkipSymbolicBuild):
       image_shape: (height, width, colors) of the images, in [-1, 1].
       nclass: number of classes of the dataset (0: unlabelled images).
       seed: seeds the model's own noise (initialisation is seeded globally).
+      dtype: the dtype policy the model computes in ("float32", "mixed_float16",
+        "mixed_bfloat16" or a keras.DTypePolicy; its variables are float32 in each),
+        recorded as `dtype_policy` and given to every layer of its networks; None: Keras'
+        global policy when the model is made.
       **params: the hyperparameters the class declares (`PARAMS`); each becomes an
         attribute of the same name, its declared default when not given (or None).
 
@@ -158,8 +162,11 @@ class Model(SkipSymbolicBuild):
         keras.saving.register_keras_serializable(package=cls.__module__.split(".")[0],
                                                  name=cls.__name__)(cls)
 
-    def __init__(self, image_shape, nclass=0, *, seed=None, name=None, **params):
-        super().__init__(name=name or self.NAME)
+    def __init__(self, image_shape, nclass=0, *, seed=None, name=None, dtype=None,
+                 **params):
+        super().__init__(name=name or self.NAME,
+                         dtype=keras.mixed_precision.dtype_policy() if dtype is None
+                         else dtype)
         declarations = declared(type(self))
         unknown = sorted(set(params) - set(declarations))
         if unknown:
@@ -226,7 +233,8 @@ class Model(SkipSymbolicBuild):
             raise TypeError(f"{type(self).__name__}.compile: no optimiser "
                             f"{', '.join(unknown)}; its optimisers: {', '.join(names)}")
         for name, variables in names.items():
-            optimizer = loss_scaled(optimizers.get(name) or self.default_optimizer(name))
+            optimizer = loss_scaled(optimizers.get(name) or self.default_optimizer(name),
+                                    self.dtype_policy)
             # Built now, outside the traced step: a tf.function cannot create the
             # mirrored slot variables of a distribution strategy.
             optimizer.build(variables)
@@ -279,15 +287,16 @@ class Model(SkipSymbolicBuild):
 
     def get_config(self):
         return dict(image_shape=self.image_shape, nclass=self.nclass, seed=self.seed,
+                    dtype=self.dtype_policy.name,
                     **{name: getattr(self, name) for name in declared(type(self))})
 
     @classmethod
-    def create(cls, spec, config):
+    def create(cls, spec, config, dtype=None):
         """The model for dataset `spec` from a run's flat configuration (config.json):
-        its declared parameters, the default for any it lacks."""
+        its declared parameters, the default for any it lacks; `dtype` as for the class."""
         params = {name: config[name] for name in declared(cls) if name in config}
         return cls((spec.height, spec.width, spec.colors), spec.nclass,
-                   seed=config.get("seed"), **params)
+                   seed=config.get("seed"), dtype=dtype, **params)
 
     @property
     def metrics(self):

@@ -12,7 +12,6 @@ import os
 import re
 import socket
 
-import keras
 from absl import logging
 
 try:
@@ -292,24 +291,20 @@ def rebuild(run_dir, model_class, data_dir=None, policy="float32", config=None):
     model_class: name -> model class (the registry, acai.registry.model_class).
     data_dir overrides the TFDS folder the run was trained with (another machine).
     policy: the dtype policy the model computes in, whatever the run trained in (its
-      variables are float32 either way); the global policy is left as it was.
+      variables are float32 either way); Keras' global policy is neither read nor set.
     config: the run's configuration, when the caller has read it (`load_config`).
     """
     config = load_config(run_dir) if config is None else config
     spec = data.get_dataset(config["dataset"], data_dir or config.get("data_dir"),
                             config.get("classes") or None,
                             skip_unreadable=bool(config.get("skip_bad_images")))
-    previous = keras.mixed_precision.dtype_policy()
-    keras.mixed_precision.set_global_policy(policy)
     paths = RunPaths(run_dir)
     config_path = paths.config_path
     try:
         cls = model_class(config["model"])
-        model = cls.create(spec, config)
+        model = cls.create(spec, config, dtype=policy)
     except (TypeError, ValueError) as e:  # A value of the wrong type or out of bounds.
         raise RunError(f"{config_path}: {e}") from None
-    finally:
-        keras.mixed_precision.set_global_policy(previous)
     # What shapes the model must be what its checkpoint was written with.
     params = declared(cls)
     prefix = checkpoint.latest(paths.checkpoint_dir)

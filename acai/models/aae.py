@@ -52,8 +52,9 @@ class AAE(AutoEncoder):
         # Named as the reference names its runs: disc_layer_sizes100,100.
         self.disc_layer_sizes = ",".join(map(str, sizes))
         self.discriminator = keras.Sequential(
-            [keras.layers.Flatten()]
-            + [keras.layers.Dense(size, activation="leaky_relu") for size in sizes]
+            [keras.layers.Flatten(dtype=self.dtype_policy)]
+            + [keras.layers.Dense(size, activation="leaky_relu", dtype=self.dtype_policy)
+               for size in sizes]
             + [keras.layers.Dense(1, dtype="float32")],
             name="discriminator")
         self.discriminator.build((None,) + self.latent_shape)

@@ -36,7 +36,7 @@ class ACAI(AutoEncoder):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.critic = layers.critic(self.image_shape, self.scales, self.critic_depth,
-                                    self.latent)
+                                    self.latent, dtype=self.dtype_policy)
 
     @property
     def critic_depth(self):

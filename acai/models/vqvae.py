@@ -132,14 +132,15 @@ class VQVAE(AutoEncoder):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)  # z_log_size, num_latents >= 1: their Params'.
         self.hidden = self.latent_shape[0] * self.latent_shape[1] * self.latent_shape[2]
-        self.project = keras.layers.Dense(self.hidden * self.num_latents, name="vq_project")
+        self.project = keras.layers.Dense(self.hidden * self.num_latents, name="vq_project",
+                                          dtype=self.dtype_policy)
         self.project.build((None, self.hidden))
         self.quantizer = VectorQuantizer(1 << self.z_log_size, self.hidden, decay=self.DECAY,
                                          epsilon=self.EPSILON, name="vq_codebook")
         self.unproject = keras.Sequential(
-            [keras.layers.ReLU(),
-             keras.layers.Dense(self.FILTER_SIZE, activation="relu"),
-             keras.layers.Dense(self.hidden)], name="vq_unproject")
+            [keras.layers.ReLU(dtype=self.dtype_policy),
+             keras.layers.Dense(self.FILTER_SIZE, activation="relu", dtype=self.dtype_policy),
+             keras.layers.Dense(self.hidden, dtype=self.dtype_policy)], name="vq_unproject")
         self.unproject.build((None, self.hidden * self.num_latents))
 
     @property

@@ -34,13 +34,14 @@ class DCGAN(GAN):
     def build_generator(self, depth, nclass):
         return layers.generator(self.z_dim, self.image_shape, 4 * depth, kernel=5,
                                 to_image="deconv", nclass=nclass,
-                                initializer=layers.NormalInit(self.seed, 0))
+                                initializer=layers.NormalInit(self.seed, 0),
+                                dtype=self.dtype_policy)
 
     def build_discriminator(self, depth, nclass):
         return layers.discriminator(
             self.image_shape, [(5, 2, depth), (5, 2, 2 * depth), (5, 2, 4 * depth)],
             slope=0.2, batch_norm=True, nclass=nclass,
-            initializer=layers.NormalInit(self.seed, 1))
+            initializer=layers.NormalInit(self.seed, 1), dtype=self.dtype_policy)
 
     def loss_disc(self, real, fake):
         return (cross_entropy(real, 1.0 - self.label_smoothing)

@@ -57,12 +57,14 @@ class SNGAN(GAN):
     def build_generator(self, depth, nclass):
         return layers.generator(self.z_dim, self.image_shape, 8 * depth, kernel=4,
                                 to_image="conv", nclass=nclass,
-                                initializer=layers.NormalInit(self.seed, 0))
+                                initializer=layers.NormalInit(self.seed, 0),
+                                dtype=self.dtype_policy)
 
     def build_discriminator(self, depth, nclass):
         return layers.discriminator(self.image_shape, discriminator_convolutions(depth),
                                     slope=0.1, spectral_norm=True, nclass=nclass,
-                                    initializer=layers.NormalInit(self.seed, 1))
+                                    initializer=layers.NormalInit(self.seed, 1),
+                                    dtype=self.dtype_policy)
 
     def loss_disc(self, real, fake):
         return tf.reduce_mean(tf.nn.relu(1.0 - real)) + tf.reduce_mean(tf.nn.relu(1.0 + fake))

@@ -9,6 +9,7 @@ import dataclasses
 from absl import flags
 
 from acai.lib import cli
+from flags import common
 from gan.pegasus.search import Settings, search
 
 FLAGS = flags.FLAGS
