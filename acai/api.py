@@ -46,7 +46,9 @@ def load(run_dir, data_dir=None):
 def create(name, image_shape, nclass=0, **params):
     """A new model `name` (see MODELS) for images of `image_shape` (H, W, C) in [-1, 1];
     nclass > 0 for labelled data (the autoencoders' latent probe, conditional GANs);
-    params: the model's hyperparameters (its flags), its defaults otherwise."""
+    params: the model's hyperparameters (its flags), its defaults otherwise; and
+    dtype: the dtype policy it computes in ("mixed_bfloat16", ...; default: Keras' global
+    policy now)."""
     return registry.model_class(name)(image_shape, nclass, **params)
 
 
@@ -64,8 +66,8 @@ def train(model, dataset_name, train_dir, *, total_kimg,
 
     Returns the last report's scalars. The run folder is
     train_dir/<dataset>/<experiment name>; `api.load` reloads it. callbacks: Keras
-    callbacks called at every report after the run's own (their `logs` hold the
-    evaluations too).
+    callbacks, called after the run's report (their `logs` hold the evaluations too;
+    nothing they do is in the run's reports or checkpoints).
     """
     spec = data.get_dataset(dataset_name, data_dir, classes)
     if tuple(model.image_shape) != (spec.height, spec.width, spec.colors):

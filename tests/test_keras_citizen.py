@@ -8,6 +8,7 @@ import pytest
 import tensorflow as tf
 
 from acai import registry
+from acai.lib.keras_compat import all_layers
 from conftest import train_in, train_steps
 
 CONFIGS = {"acai": dict(latent=8, depth=8, latent_width=4, lr=1e-3, seed=1),
@@ -145,12 +146,15 @@ def test_a_model_computes_in_its_own_policy_whatever_the_global_one(tmp_path, li
     model = registry.build("acai", lines32, dict(CONFIGS["acai"]), dtype="mixed_bfloat16")
     assert keras.mixed_precision.dtype_policy().name == "float32"  # The global one.
     assert model.dtype_policy.name == "mixed_bfloat16"
+    # Every layer that computes (Keras' functional containers and inputs keep float32:
+    # they only pass tensors on).
     hidden = [layer for network in (model.encoder, model.decoder, model.critic)
-              for layer in network.layers[1:]]
+              for layer in all_layers(network)
+              if not isinstance(layer, (keras.Model, keras.layers.InputLayer))]
     assert hidden and {layer.dtype_policy.name for layer in hidden} == {"mixed_bfloat16"}
     x = next(iter(lines32.test(4)))[0]
     assert model.encode(x).dtype == tf.bfloat16
-    assert {v.dtype for v in model.trainable_variables} == {tf.float32}
+    assert {v.dtype for v in model.trainable_variables} == {"float32"}
     run = registry.new_run(model, lines32, str(tmp_path))
     assert run.config["precision"] == "mixed_bfloat16"
     # Trained, then reloaded in float32 (the default) without touching the global policy.
