@@ -12,10 +12,10 @@ setup(
     python_requires=">=3.10",
     install_requires=[
         "tensorflow>=2.16",
-        # Tested with Keras 3.15: acai.lib.model overrides Keras' private
-        # Model._maybe_symbolic_build and reads the strategy's _in_multi_worker_mode, as
-        # Keras 3.15 defines them (multi-worker training); a newer Keras is untested.
-        "keras>=3.15,<3.16",
+        # The private names of Keras the toolkit needs are in acai/lib/keras_compat.py;
+        # tests/test_keras_compat.py checks them (and the Keras-facing tests pass) on
+        # 3.10.0, 3.12.4, 3.13.2, 3.14.1 and 3.15.1.
+        "keras>=3.10,<4",
         "tensorflow-datasets>=4.9",
         # tensorflow-datasets 4.9.10 fails to import without it.
         "importlib_resources",
@@ -35,6 +35,9 @@ setup(
         # The tests run the ONNX export too, and execute the tour notebook.
         "test": ["pytest>=7", "pytest-xdist>=3", "tf2onnx>=1.17", "onnxruntime>=1.20",
                  "nbclient>=0.10", "nbformat>=5.10", "ipykernel>=6"],
+        # benchmarks/peers.py: the same step in PyTorch and JAX (never needed to train or
+        # to test). PyPI's torch is a CUDA build; docs/speed.md says how to get the CPU one.
+        "bench": ["torch>=2.9", "jax>=0.4"],
     },
     entry_points={"console_scripts": [
         "acai-train = acai.train:run",

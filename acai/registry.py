@@ -65,8 +65,8 @@ def new_run(model, spec, train_dir, *, classes=None, data_dir=None, **settings):
 
     Its config.json holds the model's name and declared parameters, the dataset, the
     model's dtype policy (`precision`) and `settings` (batch, seed, total_kimg,
-    report_kimg); a restart may change only what is restartable. acai-train and acai.api.train both start runs
-    here, so either may resume the other's.
+    report_kimg); a restart may change only what is restartable. acai-train and
+    acai.api.train both start runs here, so either may resume the other's.
     """
     params = declared(type(model))
     config = dict(model=name_of(model), dataset=spec.name, classes=list(classes or []),

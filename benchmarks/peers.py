@@ -1,0 +1,252 @@
+"""The toolkit's train step against the same step written by hand, in TensorFlow and in the
+peers a student would reach for: PyTorch (eager, torch.compile) and JAX (jit).
+
+  python benchmarks/peers.py [--models=acai,baseline] [--rounds=3] [--steps=100]
+
+Each model is the paper's lines configuration (32x32x1 lines, latent_width 2, depth 16,
+latent 16, batch 64, float32, Adam at 1e-4; the latent probe of the 10 classes trained
+beside it, as the toolkit does): `acai` (autoencoder + critic, the paper's equations) and
+`baseline` (the autoencoder alone). The variants:
+
+  toolkit        model.fit with a run's own callbacks (acai.lib.callbacks: Reports over an
+                 empty report, StopOnSignal): what acai-train runs between two reports
+  tf             a bare tf.function step over the same Keras networks and losses
+  torch          the same networks and losses in PyTorch, eager
+  torch_compile  the same, torch.compile'd
+  jax            the same in JAX, jax.jit'ed (hand-written Adam)
+
+Before timing, every variant starts from the toolkit's initial weights and computes its
+losses on one fixed batch (and fixed mixing coefficients alpha): its parameter count and
+losses must equal the toolkit's (losses to 1e-4 relative), or the variant is marked
+WRONG. Timing: each variant in its own process, `--warmup` untimed steps then `--steps`
+timed ones, the variants in turn within a round and `--rounds` rounds; reported are
+each variant's median img/s, its spread (min-max), and its ratio to the toolkit's in the
+same round (median of the rounds' ratios). A peer whose package is not installed is
+listed as such: `pip install -e '.[bench]'` installs them. Printed first: the CPU, its
+speed-relevant flags, and the threads each runtime uses.
+"""
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.dirname(HERE))
+sys.path.insert(0, HERE)
+
+import peers_nets  # noqa: E402
+
+VARIANTS = ("toolkit", "tf", "torch", "torch_compile", "jax")
+MODELS = ("acai", "baseline")
+CONFIG = dict(latent_width=2, depth=16, latent=16, seed=0)
+BATCH = 64
+CPU_FLAGS = ("avx2", "avx512f", "avx512_bf16", "amx_bf16", "amx_tile", "fma")
+
+
+def cpu_line():
+    """'CPU model: flags' from /proc/cpuinfo (the speed-relevant ones)."""
+    model, flags = "unknown CPU", set()
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name") and model == "unknown CPU":
+                    model = line.split(":", 1)[1].strip()
+                if line.startswith("flags"):
+                    flags = set(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    present = [flag for flag in CPU_FLAGS if flag in flags]
+    return f"{model}, {os.cpu_count()} cores; {' '.join(present) or 'no AVX2'}"
+
+
+def installed(variant):
+    """Whether the package a variant needs imports."""
+    package = {"torch": "torch", "torch_compile": "torch", "jax": "jax"}.get(variant)
+    if package is None:
+        return True
+    try:
+        __import__(package)
+        return True
+    except ImportError:
+        return False
+
+
+# --- The fixture every variant starts from (written by the parent) ---------------------
+def toolkit_model(name):
+    from acai import registry
+    from acai.lib import data
+    spec = data.get_dataset("lines32")
+    model = registry.build(name, spec, dict(CONFIG, lr=1e-4))
+    model.compile()
+    return model, spec
+
+
+def write_fixture(path, name):
+    """The toolkit model's initial weights, a batch with labels, alpha, the toolkit's
+    losses there and its parameter count, into `path` (.npz)."""
+    import tensorflow as tf
+    model, spec = toolkit_model(name)
+    x, label = next(iter(spec.train(BATCH, seed=1)))
+    alpha = np.random.default_rng(0).uniform(0, 0.5, BATCH).astype(np.float32)
+    weights = peers_nets.toolkit_weights(model)
+    losses = peers_nets.tf_losses(peers_nets.tf_networks(model), name, x, label,
+                                  tf.constant(alpha), model.reg if name == "acai" else 0)
+    # The toolkit's own forward pass gives the same losses (its alpha drawn as `alpha`:
+    # 0.5 - |u - 0.5| = u for u in [0, 0.5]).
+    import keras
+    draw = keras.random.uniform
+    keras.random.uniform = lambda shape, **kwargs: tf.reshape(tf.constant(alpha), shape)
+    try:
+        own = model.forward(x, training=True)
+    finally:
+        keras.random.uniform = draw
+    for key in own:
+        if key in losses and abs(float(own[key]) - float(losses[key])) > 1e-5:
+            raise SystemExit(f"peers.py: the bare step's {key} {float(losses[key])} is not "
+                             f"the toolkit's {float(own[key])}")
+    np.savez(path, x=x.numpy(), label=label.numpy(), alpha=alpha,
+             params=peers_nets.param_count(model),
+             losses=json.dumps({k: float(v) for k, v in losses.items()}),
+             **{f"w{i}": w for i, w in enumerate(weights)})
+
+
+def read_fixture(path):
+    f = np.load(path)
+    weights = [f[f"w{i}"] for i in range(len([k for k in f.files if k.startswith("w")]))]
+    return dict(x=f["x"], label=f["label"], alpha=f["alpha"], params=int(f["params"]),
+                losses=json.loads(str(f["losses"])), weights=weights)
+
+
+# --- One variant, in its own process ----------------------------------------------------
+def run_child(variant, name, fixture, steps, warmup):
+    """Checks the variant's losses and times it; -> a dict printed as JSON."""
+    fix = read_fixture(fixture)
+    batches = peers_nets.batches(BATCH)  # The lines, as numpy, from the toolkit's pipeline.
+    if variant == "toolkit":
+        step_fn, losses, params, threads = toolkit_variant(name, fix, steps, warmup)
+        return dict(img_per_sec=step_fn, losses=losses, params=params, threads=threads)
+    make = {"tf": peers_nets.tf_variant, "torch": peers_nets.torch_variant,
+            "torch_compile": peers_nets.torch_compile_variant,
+            "jax": peers_nets.jax_variant}[variant]
+    step, losses, params, threads = make(name, fix, batches)
+    for i in range(warmup):
+        step(i)
+    start = time.perf_counter()
+    for i in range(steps):
+        step(warmup + i)
+    speed = steps * BATCH / (time.perf_counter() - start)
+    return dict(img_per_sec=speed, losses=losses, params=params, threads=threads)
+
+
+def toolkit_variant(name, fix, steps, warmup):
+    """model.fit over the lines pipeline with a run's callbacks (an empty report)."""
+    import tensorflow as tf
+    from acai.lib import callbacks, report
+    model, spec = toolkit_model(name)
+    peers_nets.set_toolkit_weights(model, fix["weights"])
+    losses = peers_nets.tf_losses(peers_nets.tf_networks(model), name, tf.constant(fix["x"]),
+                                  tf.constant(fix["label"]), tf.constant(fix["alpha"]),
+                                  model.reg if name == "acai" else 0)
+    data = spec.train(BATCH, seed=0)
+    total = (warmup + steps) * BATCH
+
+    def fit(count):
+        nimg = tf.Variable(0, dtype=tf.int64)
+        reports = callbacks.Reports(nimg, BATCH, 1 << 20, 1 << 20, report.Pipeline())
+        start = time.perf_counter()
+        model.fit(data, epochs=1, steps_per_epoch=count, verbose=0, shuffle=False,
+                  callbacks=[reports, callbacks.StopOnSignal()])
+        return time.perf_counter() - start
+
+    fit(warmup)
+    seconds = fit(steps)
+    del total
+    threads = (f"TF intra {tf.config.threading.get_intra_op_parallelism_threads()} "
+               f"inter {tf.config.threading.get_inter_op_parallelism_threads()} (0: all)")
+    return (steps * BATCH / seconds, {k: float(v) for k, v in losses.items()},
+            peers_nets.param_count(model), threads)
+
+
+# --- The parent: fixture, rounds, table -------------------------------------------------
+def child(variant, name, fixture, steps, warmup):
+    command = [sys.executable, os.path.abspath(__file__), "--child", variant, name, fixture,
+               str(steps), str(warmup)]
+    result = subprocess.run(command, capture_output=True, text=True)
+    for line in result.stdout.splitlines():
+        if line.startswith("{"):
+            return json.loads(line)
+    return dict(error=(result.stderr.strip().splitlines() or ["no output"])[-1])
+
+
+def check(result, fix):
+    """'' if the variant's parameter count and losses are the toolkit's, else why not."""
+    if result["params"] != fix["params"]:
+        return f"WRONG: {result['params']} parameters, the toolkit {fix['params']}"
+    for key, value in fix["losses"].items():
+        theirs = result["losses"].get(key)
+        if theirs is None or abs(theirs - value) > 1e-4 * max(1.0, abs(value)):
+            return f"WRONG: {key} {theirs} vs the toolkit's {value}"
+    return ""
+
+
+def compare(name, rounds, steps, warmup, variants):
+    with tempfile.TemporaryDirectory() as folder:
+        fixture = os.path.join(folder, f"{name}.npz")
+        write_fixture(fixture, name)
+        fix = read_fixture(fixture)
+        runs = {v: [] for v in variants if installed(v)}
+        for _ in range(rounds):
+            for variant in runs:
+                runs[variant].append(child(variant, name, fixture, steps, warmup))
+    print(f"\n{name}: {fix['params']:,} parameters, batch {BATCH}, float32, "
+          f"{rounds} rounds of {steps} steps after {warmup}; losses at the start "
+          + ", ".join(f"{k} {v:.5g}" for k, v in fix["losses"].items()))
+    print("| variant | img/s per round | median | spread | vs the toolkit, same round "
+          "| check | threads |")
+    print("|---|---|---|---|---|---|---|")
+    base = [r.get("img_per_sec") for r in runs.get("toolkit", [])]
+    for variant in variants:
+        if variant not in runs:
+            print(f"| {variant} | not installed | | | | | |")
+            continue
+        results = runs[variant]
+        errors = [r["error"] for r in results if "error" in r]
+        if errors:
+            print(f"| {variant} | failed: {errors[0][:120]} | | | | | |")
+            continue
+        speeds = [r["img_per_sec"] for r in results]
+        ratios = [s / b for s, b in zip(speeds, base) if b]
+        print(f"| {variant} | {', '.join(f'{s:.1f}' for s in speeds)} | "
+              f"{statistics.median(speeds):.1f} | {min(speeds):.1f}-{max(speeds):.1f} | "
+              f"{statistics.median(ratios):.2f} ({', '.join(f'{r:.2f}' for r in ratios)}) "
+              f"| {check(results[0], fix) or 'same'} | {results[0]['threads']} |")
+
+
+def main(argv):
+    if argv[:1] == ["--child"]:
+        variant, name, fixture, steps, warmup = argv[1:6]
+        print(json.dumps(run_child(variant, name, fixture, int(steps), int(warmup))))
+        return
+    options = dict(models=",".join(MODELS), rounds="3", steps="100", warmup="20",
+                   variants=",".join(VARIANTS))
+    for arg in argv:
+        key, _, value = arg.lstrip("-").partition("=")
+        if key not in options:
+            sys.exit(f"peers.py: unknown flag {arg}; flags: "
+                     + ", ".join(f"--{k}" for k in options))
+        options[key] = value
+    print(f"CPU: {cpu_line()}")
+    print(peers_nets.versions())
+    for name in options["models"].split(","):
+        compare(name, int(options["rounds"]), int(options["steps"]), int(options["warmup"]),
+                options["variants"].split(","))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
