@@ -105,3 +105,11 @@ def test_every_binary_takes_run_and_keeps_ae_dir_as_an_alias():
     line = error_line(run_module("acai.cluster", "--ae_dir=/nonexistent/run"))
     assert line == "acai.cluster: error: no run at /nonexistent/run: " \
                    "/nonexistent/run/config.json not found"
+
+
+def test_the_pegasus_settings_take_the_old_ae_dir_as_ae_run():
+    from gan.pegasus import Settings
+    assert Settings(ae_dir="runs/acai").ae_run == "runs/acai"
+    assert Settings(ae_run="runs/acai").output_dir == "runs/acai/pegasus"
+    with pytest.raises(ValueError, match="give --run .a GAN. and/or --ae_run"):
+        Settings(classes=("horse", "bird")).check()
