@@ -201,9 +201,14 @@ def compare(name, rounds, steps, warmup, variants):
         write_fixture(fixture, name)
         fix = read_fixture(fixture)
         runs = {v: [] for v in variants if installed(v)}
-        for _ in range(rounds):
+        for number in range(1, rounds + 1):
             for variant in runs:
-                runs[variant].append(child(variant, name, fixture, steps, warmup))
+                result = child(variant, name, fixture, steps, warmup)
+                runs[variant].append(result)
+                # Progress on stderr: a round of five variants takes minutes.
+                print(f"{name} round {number}/{rounds}: {variant} "
+                      + (f"{result['img_per_sec']:.1f} img/s" if "img_per_sec" in result
+                         else result.get("error", "?")), file=sys.stderr, flush=True)
     print(f"\n{name}: {fix['params']:,} parameters, batch {BATCH}, float32, "
           f"{rounds} rounds of {steps} steps after {warmup}; losses at the start "
           + ", ".join(f"{k} {v:.5g}" for k, v in fix["losses"].items()))
