@@ -129,8 +129,8 @@ def run_child(variant, name, fixture, steps, warmup):
     fix = read_fixture(fixture)
     batches = peers_nets.batches(BATCH)  # The lines, as numpy, from the toolkit's pipeline.
     if variant == "toolkit":
-        step_fn, losses, params, threads = toolkit_variant(name, fix, steps, warmup)
-        return dict(img_per_sec=step_fn, losses=losses, params=params, threads=threads)
+        speed, losses, params, threads = toolkit_variant(name, fix, steps, warmup)
+        return dict(img_per_sec=speed, losses=losses, params=params, threads=threads)
     make = {"tf": peers_nets.tf_variant, "torch": peers_nets.torch_variant,
             "torch_compile": peers_nets.torch_compile_variant,
             "jax": peers_nets.jax_variant}[variant]
@@ -154,7 +154,6 @@ def toolkit_variant(name, fix, steps, warmup):
                                   tf.constant(fix["label"]), tf.constant(fix["alpha"]),
                                   model.reg if name == "acai" else 0)
     data = spec.train(BATCH, seed=0)
-    total = (warmup + steps) * BATCH
 
     def fit(count):
         nimg = tf.Variable(0, dtype=tf.int64)
@@ -166,7 +165,6 @@ def toolkit_variant(name, fix, steps, warmup):
 
     fit(warmup)
     seconds = fit(steps)
-    del total
     threads = (f"TF intra {tf.config.threading.get_intra_op_parallelism_threads()} "
                f"inter {tf.config.threading.get_inter_op_parallelism_threads()} (0: all)")
     return (steps * BATCH / seconds, {k: float(v) for k, v in losses.items()},

@@ -54,7 +54,8 @@ class Report:
     total: the run's total images.
     logs: Keras' epoch logs (the losses' running means over the period).
     losses: the names of the model's losses, in its order.
-    scalars: what the report writes: the losses, then the evaluations, then img_per_sec.
+    scalars: the losses, then the rest of the logs, then the evaluations; `written` adds
+      img_per_sec last: what the report writes.
     images: the evaluation's image grids {name: image in [-1, 1]}.
     """
     nimg: int
@@ -70,6 +71,11 @@ class Report:
     @property
     def kimg(self):
         return self.nimg >> 10
+
+    @property
+    def written(self):
+        """The report's scalars, img_per_sec last."""
+        return {**self.scalars, "img_per_sec": self.img_per_sec}
 
     def __post_init__(self):
         names = [name for name in self.losses if name in self.logs]
@@ -116,7 +122,7 @@ class Summaries:
     def __call__(self, report):
         if self.writer is None:
             self.writer = EventWriter(self.summary_dir, self.image_dir)
-        self.writer.write(report.kimg, with_speed(report), report.images)
+        self.writer.write(report.kimg, report.written, report.images)
 
     def close(self):
         """Closes the event file (each write is flushed: a writer left open loses
@@ -124,11 +130,6 @@ class Summaries:
         if self.writer is not None:
             self.writer.close()
             self.writer = None
-
-
-def with_speed(report):
-    """The report's scalars, img_per_sec last."""
-    return {**report.scalars, "img_per_sec": report.img_per_sec}
 
 
 class Metrics:
@@ -140,7 +141,7 @@ class Metrics:
         self.last = {}
 
     def __call__(self, report):
-        self.last = with_speed(report)
+        self.last = report.written
         append_metrics(self.run, report.kimg, self.last)
 
 
@@ -167,7 +168,7 @@ class Log:
     this report's speed."""
 
     def __call__(self, report):
-        scalars = with_speed(report)
+        scalars = report.written
         left = report.total - report.nimg
         eta = (f"  eta={duration_text(left / report.img_per_sec)}"
                if left and report.img_per_sec else "")
