@@ -4,10 +4,10 @@
 
 Reads every lines32 run below --train_dir (their config.json and metrics.jsonl, as
 `acai-lines-benchmark --precision=... --seed=...` leaves them), groups them by model and
-precision, and prints, for each model that has a mixed_bfloat16 run and each --kimg, the mean distance and mean
-smoothness of every seed in each precision, the float32 seeds' range, and whether each
-bfloat16 figure lies inside that range (the float32 seed spread). Runs that have not
-reached a kimg yet are left out of its row.
+precision, and prints, for each model that has a mixed_bfloat16 run and each --kimg, the
+mean distance and mean smoothness of every seed in each precision, the float32 seeds'
+range, and whether each bfloat16 figure lies inside that range (the float32 seed
+spread). Runs that have not reached a kimg yet are left out of its row.
 """
 
 import os

@@ -1,12 +1,13 @@
 """The toolkit's train step against the same step written by hand, in TensorFlow and in the
 peers a student would reach for: PyTorch (eager, torch.compile) and JAX (jit).
 
-  python benchmarks/peers.py [--models=acai,baseline] [--rounds=3] [--steps=100]
+  python benchmarks/peers.py [--models=acai,baseline,dcgan] [--rounds=3] [--steps=100]
 
-Each model is the paper's lines configuration (32x32x1 lines, latent_width 2, depth 16,
-latent 16, batch 64, float32, Adam at 1e-4; the latent probe of the 10 classes trained
-beside it, as the toolkit does): `acai` (autoencoder + critic, the paper's equations) and
-`baseline` (the autoencoder alone). The variants:
+The autoencoders are the paper's lines configuration (32x32x1 lines, latent_width 2,
+depth 16, latent 16, batch 64, float32, Adam at 1e-4; the latent probe of the 10 classes
+trained beside it, as the toolkit does): `acai` (autoencoder + critic, the paper's
+equations) and `baseline` (the autoencoder alone). `dcgan` is the toolkit's DCGAN at its
+defaults on 32x32x3 images, batch 64 (peers_gan.py: a D step, then a G step). The variants:
 
   toolkit        model.fit with a run's own callbacks (acai.lib.callbacks: Reports over an
                  empty report, StopOnSignal): what acai-train runs between two reports
@@ -16,12 +17,16 @@ beside it, as the toolkit does): `acai` (autoencoder + critic, the paper's equat
   jax            the same in JAX, jax.jit'ed (hand-written Adam)
 
 Before timing, every variant starts from the toolkit's initial weights and computes its
-losses on one fixed batch (and fixed mixing coefficients alpha): its parameter count and
-losses must equal the toolkit's (losses to 1e-4 relative), or the variant is marked
-WRONG. Timing: each variant in its own process, `--warmup` untimed steps then `--steps`
-timed ones, the variants in turn within a round and `--rounds` rounds; reported are
-each variant's median img/s, its spread (min-max), and its ratio to the toolkit's in the
-same round (median of the rounds' ratios). A peer whose package is not installed is
+losses on one fixed batch (and fixed mixing coefficients alpha, or fixed z): its
+parameter count and losses must equal the toolkit's (losses to 1e-4 relative), or the
+variant is marked WRONG. Timing: each variant in its own process, `--warmup` untimed
+steps then `--steps` timed ones, the variants in turn within a round and `--rounds`
+rounds; reported are
+each variant's median img/s, its spread (min-max), its ratio to the toolkit's in the same
+round (median of the rounds' ratios), and the CPU time its process spent per step
+(median; every thread's, TensorFlow's, PyTorch's or XLA's): on a shared or virtual
+machine the wall clock also counts the cores the host withheld, the CPU time only the
+work done. A peer whose package is not installed is
 listed as such: `pip install -e '.[bench]'` installs them. Printed first: the CPU, its
 speed-relevant flags, and the threads each runtime uses.
 """
@@ -40,10 +45,11 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 sys.path.insert(0, HERE)
 
+import peers_gan  # noqa: E402
 import peers_nets  # noqa: E402
 
 VARIANTS = ("toolkit", "tf", "torch", "torch_compile", "jax")
-MODELS = ("acai", "baseline")
+MODELS = ("acai", "baseline", "dcgan")
 CONFIG = dict(latent_width=2, depth=16, latent=16, seed=0)
 BATCH = 64
 CPU_FLAGS = ("avx2", "avx512f", "avx512_bf16", "amx_bf16", "amx_tile", "fma")
@@ -88,9 +94,15 @@ def toolkit_model(name):
 
 
 def write_fixture(path, name):
-    """The toolkit model's initial weights, a batch with labels, alpha, the toolkit's
-    losses there and its parameter count, into `path` (.npz)."""
+    """The toolkit model's initial weights, a batch with labels, alpha (the DCGAN: a batch
+    and two z), the toolkit's losses there and its parameter count, into `path` (.npz)."""
     import tensorflow as tf
+    if name == "dcgan":
+        fix = peers_gan.fixture(peers_gan.toolkit_model())
+        weights, losses = fix.pop("weights"), fix.pop("losses")
+        np.savez(path, losses=json.dumps(losses), **fix,
+                 **{f"w{i}": w for i, w in enumerate(weights)})
+        return
     model, spec = toolkit_model(name)
     x, label = next(iter(spec.train(BATCH, seed=1)))
     alpha = np.random.default_rng(0).uniform(0, 0.5, BATCH).astype(np.float32)
@@ -119,56 +131,72 @@ def write_fixture(path, name):
 def read_fixture(path):
     f = np.load(path)
     weights = [f[f"w{i}"] for i in range(len([k for k in f.files if k.startswith("w")]))]
-    return dict(x=f["x"], label=f["label"], alpha=f["alpha"], params=int(f["params"]),
-                losses=json.loads(str(f["losses"])), weights=weights)
+    fix = {k: f[k] for k in f.files if not k.startswith("w")}
+    return dict(fix, params=int(f["params"]), losses=json.loads(str(f["losses"])),
+                weights=weights)
 
 
 # --- One variant, in its own process ----------------------------------------------------
 def run_child(variant, name, fixture, steps, warmup):
     """Checks the variant's losses and times it; -> a dict printed as JSON."""
     fix = read_fixture(fixture)
-    batches = peers_nets.batches(BATCH)  # The lines, as numpy, from the toolkit's pipeline.
     if variant == "toolkit":
-        speed, losses, params, threads = toolkit_variant(name, fix, steps, warmup)
-        return dict(img_per_sec=speed, losses=losses, params=params, threads=threads)
-    make = {"tf": peers_nets.tf_variant, "torch": peers_nets.torch_variant,
-            "torch_compile": peers_nets.torch_compile_variant,
-            "jax": peers_nets.jax_variant}[variant]
-    step, losses, params, threads = make(name, fix, batches)
+        speed, cpu, losses, params, threads = toolkit_variant(name, fix, steps, warmup)
+        return dict(img_per_sec=speed, cpu_ms=cpu, losses=losses, params=params,
+                    threads=threads)
+    if name == "dcgan":
+        step, losses, params, threads = getattr(peers_gan, variant + "_variant")(
+            fix, peers_gan.images(BATCH))
+    else:  # The lines, as numpy, from the toolkit's pipeline.
+        step, losses, params, threads = getattr(peers_nets, variant + "_variant")(
+            name, fix, peers_nets.batches(BATCH))
     for i in range(warmup):
         step(i)
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     for i in range(steps):
         step(warmup + i)
     speed = steps * BATCH / (time.perf_counter() - start)
-    return dict(img_per_sec=speed, losses=losses, params=params, threads=threads)
+    return dict(img_per_sec=speed, cpu_ms=(time.process_time() - cpu) * 1000 / steps,
+                losses=losses, params=params, threads=threads)
 
 
 def toolkit_variant(name, fix, steps, warmup):
-    """model.fit over the lines pipeline with a run's callbacks (an empty report)."""
+    """model.fit with a run's callbacks (an empty report): over the lines pipeline, or for
+    the DCGAN over the noise batches. -> (img/s, CPU ms per step, losses, params, threads)."""
     import tensorflow as tf
     from acai.lib import callbacks, report
-    model, spec = toolkit_model(name)
-    peers_nets.set_toolkit_weights(model, fix["weights"])
-    losses = peers_nets.tf_losses(peers_nets.tf_networks(model), name, tf.constant(fix["x"]),
-                                  tf.constant(fix["label"]), tf.constant(fix["alpha"]),
-                                  model.reg if name == "acai" else 0)
-    data = spec.train(BATCH, seed=0)
+    if name == "dcgan":
+        model = peers_gan.toolkit_model()
+        peers_gan.set_toolkit_weights(model, fix["weights"])
+        losses = peers_gan.toolkit_losses(model, fix["x"], fix["z_disc"], fix["z_gen"])
+        params = sum(peers_gan.trainable_count(peers_gan.layer_weights(net))
+                     for net in (model.generator, model.discriminator))
+        data = tf.data.Dataset.from_tensor_slices(
+            np.stack([x for x, in peers_gan.images(BATCH)])).repeat()
+    else:
+        model, spec = toolkit_model(name)
+        peers_nets.set_toolkit_weights(model, fix["weights"])
+        losses = peers_nets.tf_losses(
+            peers_nets.tf_networks(model), name, tf.constant(fix["x"]),
+            tf.constant(fix["label"]), tf.constant(fix["alpha"]),
+            model.reg if name == "acai" else 0)
+        losses = {k: float(v) for k, v in losses.items()}
+        params = peers_nets.param_count(model)
+        data = spec.train(BATCH, seed=0)
 
     def fit(count):
         nimg = tf.Variable(0, dtype=tf.int64)
         reports = callbacks.Reports(nimg, BATCH, 1 << 20, 1 << 20, report.Pipeline())
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         model.fit(data, epochs=1, steps_per_epoch=count, verbose=0, shuffle=False,
                   callbacks=[reports, callbacks.StopOnSignal()])
-        return time.perf_counter() - start
+        return time.perf_counter() - start, time.process_time() - cpu
 
     fit(warmup)
-    seconds = fit(steps)
+    seconds, cpu = fit(steps)
     threads = (f"TF intra {tf.config.threading.get_intra_op_parallelism_threads()} "
                f"inter {tf.config.threading.get_inter_op_parallelism_threads()} (0: all)")
-    return (steps * BATCH / seconds, {k: float(v) for k, v in losses.items()},
-            peers_nets.param_count(model), threads)
+    return steps * BATCH / seconds, cpu * 1000 / steps, losses, params, threads
 
 
 # --- The parent: fixture, rounds, table -------------------------------------------------
@@ -205,30 +233,43 @@ def compare(name, rounds, steps, warmup, variants):
                 runs[variant].append(result)
                 # Progress on stderr: a round of five variants takes minutes.
                 print(f"{name} round {number}/{rounds}: {variant} "
-                      + (f"{result['img_per_sec']:.1f} img/s" if "img_per_sec" in result
+                      + (f"{result['img_per_sec']:.1f} img/s, CPU {result['cpu_ms']:.0f} "
+                         "ms/step" if "img_per_sec" in result
                          else result.get("error", "?")), file=sys.stderr, flush=True)
     print(f"\n{name}: {fix['params']:,} parameters, batch {BATCH}, float32, "
           f"{rounds} rounds of {steps} steps after {warmup}; losses at the start "
           + ", ".join(f"{k} {v:.5g}" for k, v in fix["losses"].items()))
     print("| variant | img/s per round | median | spread | vs the toolkit, same round "
-          "| check | threads |")
-    print("|---|---|---|---|---|---|---|")
+          "| CPU ms/step | vs the toolkit in CPU time | check | threads |")
+    print("|---|---|---|---|---|---|---|---|---|")
     base = [r.get("img_per_sec") for r in runs.get("toolkit", [])]
+    base_cpu = [r.get("cpu_ms") for r in runs.get("toolkit", [])]
     for variant in variants:
         if variant not in runs:
-            print(f"| {variant} | not installed | | | | | |")
+            print(f"| {variant} | not installed | | | | | | | |")
             continue
         results = runs[variant]
         errors = [r["error"] for r in results if "error" in r]
         if errors:
-            print(f"| {variant} | failed: {errors[0][:120]} | | | | | |")
+            print(f"| {variant} | failed: {errors[0][:120]} | | | | | | | |")
             continue
         speeds = [r["img_per_sec"] for r in results]
+        cpu = [r["cpu_ms"] for r in results]
+        # Ratios > 1: the variant is faster (more images per second, less CPU per step).
         ratios = [s / b for s, b in zip(speeds, base) if b]
+        cpu_ratios = [b / c for c, b in zip(cpu, base_cpu) if b and c]
         print(f"| {variant} | {', '.join(f'{s:.1f}' for s in speeds)} | "
               f"{statistics.median(speeds):.1f} | {min(speeds):.1f}-{max(speeds):.1f} | "
-              f"{statistics.median(ratios):.2f} ({', '.join(f'{r:.2f}' for r in ratios)}) "
+              f"{median_of(ratios)} | {statistics.median(cpu):.0f} | {median_of(cpu_ratios)} "
               f"| {check(results[0], fix) or 'same'} | {results[0]['threads']} |")
+
+
+def median_of(ratios):
+    """'median (each round's)' of a variant's ratios to the toolkit, '' without any."""
+    if not ratios:
+        return ""
+    return (f"{statistics.median(ratios):.2f} "
+            f"({', '.join(f'{r:.2f}' for r in ratios)})")
 
 
 def main(argv):
