@@ -144,7 +144,9 @@ def run_child(variant, name, fixture, steps, warmup):
         speed, cpu, losses, params, threads = toolkit_variant(name, fix, steps, warmup)
         return dict(img_per_sec=speed, cpu_ms=cpu, losses=losses, params=params,
                     threads=threads)
-    if name == "dcgan":
+    if variant == "tf":
+        step, losses, params, threads = bare_tf_step(name, fix)
+    elif name == "dcgan":
         step, losses, params, threads = getattr(peers_gan, variant + "_variant")(
             fix, peers_gan.images(BATCH))
     else:  # The lines, as numpy, from the toolkit's pipeline.
@@ -160,9 +162,10 @@ def run_child(variant, name, fixture, steps, warmup):
                 losses=losses, params=params, threads=threads)
 
 
-def toolkit_variant(name, fix, steps, warmup):
-    """model.fit with a run's callbacks (an empty report): over the lines pipeline, or for
-    the DCGAN over the noise batches. -> (img/s, CPU ms per step, losses, params, threads)."""
+def toolkit_fit(name, fix):
+    """The toolkit's model at the fixture's weights and fit(count) -> (seconds, CPU
+    seconds): model.fit with a run's callbacks (an empty report) for `count` steps over the
+    lines pipeline, or for the DCGAN over noise batches. -> (fit, losses, params)."""
     import tensorflow as tf
     from acai.lib import callbacks, report
     if name == "dcgan":
@@ -192,11 +195,28 @@ def toolkit_variant(name, fix, steps, warmup):
                   callbacks=[reports, callbacks.StopOnSignal()])
         return time.perf_counter() - start, time.process_time() - cpu
 
+    return fit, losses, params
+
+
+def tf_threads():
+    import tensorflow as tf
+    return (f"TF intra {tf.config.threading.get_intra_op_parallelism_threads()} "
+            f"inter {tf.config.threading.get_inter_op_parallelism_threads()} (0: all)")
+
+
+def toolkit_variant(name, fix, steps, warmup):
+    """-> (img/s, CPU ms per step, losses, params, threads) of toolkit_fit's fit."""
+    fit, losses, params = toolkit_fit(name, fix)
     fit(warmup)
     seconds, cpu = fit(steps)
-    threads = (f"TF intra {tf.config.threading.get_intra_op_parallelism_threads()} "
-               f"inter {tf.config.threading.get_inter_op_parallelism_threads()} (0: all)")
-    return steps * BATCH / seconds, cpu * 1000 / steps, losses, params, threads
+    return steps * BATCH / seconds, cpu * 1000 / steps, losses, params, tf_threads()
+
+
+def bare_tf_step(name, fix):
+    """The bare TensorFlow variant: -> (step(i), losses, params, threads)."""
+    if name == "dcgan":
+        return peers_gan.tf_variant(fix, peers_gan.images(BATCH))
+    return peers_nets.tf_variant(name, fix, peers_nets.batches(BATCH))
 
 
 # --- The parent: fixture, rounds, table -------------------------------------------------
