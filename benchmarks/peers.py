@@ -154,18 +154,20 @@ def run_child(variant, name, fixture, steps, warmup):
             name, fix, peers_nets.batches(BATCH))
     for i in range(warmup):
         step(i)
-    start, cpu = time.perf_counter(), time.process_time()
+    clock = Clock()
+    clock.start()
     for i in range(steps):
         step(warmup + i)
-    speed = steps * BATCH / (time.perf_counter() - start)
-    return dict(img_per_sec=speed, cpu_ms=(time.process_time() - cpu) * 1000 / steps,
+    seconds, cpu = clock.read()
+    return dict(img_per_sec=steps * BATCH / seconds, cpu_ms=cpu * 1000 / steps,
                 losses=losses, params=params, threads=threads)
 
 
 def toolkit_fit(name, fix):
-    """The toolkit's model at the fixture's weights and fit(count) -> (seconds, CPU
-    seconds): model.fit with a run's callbacks (an empty report) for `count` steps over the
-    lines pipeline, or for the DCGAN over noise batches. -> (fit, losses, params)."""
+    """The toolkit's model at the fixture's weights and fit(steps, epochs, callbacks):
+    model.fit with a run's callbacks (an empty report), then `callbacks`, for `epochs` of
+    `steps` steps over the lines pipeline, or for the DCGAN over noise batches, as
+    acai-train calls it once for a run. -> (fit, losses, params)."""
     import tensorflow as tf
     from acai.lib import callbacks, report
     if name == "dcgan":
@@ -187,15 +189,37 @@ def toolkit_fit(name, fix):
         params = peers_nets.param_count(model)
         data = spec.train(BATCH, seed=0)
 
-    def fit(count):
+    def fit(steps, epochs=1, extra=()):
         nimg = tf.Variable(0, dtype=tf.int64)
         reports = callbacks.Reports(nimg, BATCH, 1 << 20, 1 << 20, report.Pipeline())
-        start, cpu = time.perf_counter(), time.process_time()
-        model.fit(data, epochs=1, steps_per_epoch=count, verbose=0, shuffle=False,
-                  callbacks=[reports, callbacks.StopOnSignal()])
-        return time.perf_counter() - start, time.process_time() - cpu
+        model.fit(data, epochs=epochs, steps_per_epoch=steps, verbose=0, shuffle=False,
+                  callbacks=[reports, callbacks.StopOnSignal(), *extra])
 
     return fit, losses, params
+
+
+class Clock:
+    """Wall and CPU seconds (every thread's) since `start`."""
+
+    def start(self):
+        self.wall, self.cpu = time.perf_counter(), time.process_time()
+
+    def read(self):
+        return time.perf_counter() - self.wall, time.process_time() - self.cpu
+
+
+def after_warmup(warmup, clock):
+    """A Keras callback that starts `clock` as batch `warmup` begins, so that one fit call
+    times its steps after the warm-up ones (fit's own set-up left out, as a run pays it
+    once)."""
+    import keras
+
+    class Start(keras.callbacks.Callback):
+        def on_train_batch_begin(self, batch, logs=None):
+            if batch == warmup:
+                clock.start()
+
+    return Start()
 
 
 def tf_threads():
@@ -207,8 +231,9 @@ def tf_threads():
 def toolkit_variant(name, fix, steps, warmup):
     """-> (img/s, CPU ms per step, losses, params, threads) of toolkit_fit's fit."""
     fit, losses, params = toolkit_fit(name, fix)
-    fit(warmup)
-    seconds, cpu = fit(steps)
+    clock = Clock()
+    fit(warmup + steps, extra=[after_warmup(warmup, clock)])
+    seconds, cpu = clock.read()
     return steps * BATCH / seconds, cpu * 1000 / steps, losses, params, tf_threads()
 
 

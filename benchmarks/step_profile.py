@@ -6,13 +6,14 @@ both timed in one process, alternately, then each traced with the TensorFlow pro
 
 The two steps are benchmarks/peers.py's `toolkit` (model.fit with a run's callbacks) and
 `tf` (a hand-written tf.function step over the toolkit's Keras networks), from the same
-weights; their losses at the start are checked equal first. Timing: --rounds rounds, each
---steps steps of one then of the other, in the same process, so that both see the same
-machine; printed are each one's median img/s and CPU time per step (every thread's) and
-the toolkit's ratio to the bare step. Profile: --trace_steps steps of each under
-tf.profiler, the kernels' time summed by op type per step, side by side; then the ops
-only one of them runs. The traces stay in --trace_dir (TensorBoard's profile plugin reads
-them), a temporary folder by default.
+weights; their losses at the start are checked equal first. Timing, in one process so
+that both see the same machine: one fit call of --rounds + 1 epochs of --steps steps, as
+acai-train makes one for a run; after each epoch but the first (the warm-up), a callback
+runs --steps bare steps. Printed are each one's median img/s and CPU time per step (every
+thread's) and the toolkit's ratio to the bare step in the same round. Profile:
+--trace_steps steps of each under tf.profiler, the kernels' time summed by op type per
+step, side by side; then the ops only one of them runs. The traces stay in --trace_dir
+(TensorBoard's profile plugin reads them), a temporary folder by default.
 """
 
 import collections
@@ -21,7 +22,6 @@ import os
 import statistics
 import sys
 import tempfile
-import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
@@ -63,6 +63,35 @@ def trace(run, steps, folder):
     return op_times(folder)
 
 
+def alternate(bare, steps, found):
+    """A Keras callback timing each epoch of fit after the first (the warm-up), then
+    `bare(steps)` after it: {'toolkit': [(img/s, CPU ms/step)], 'bare': [...]} into
+    `found`. One fit call, as a run makes: its set-up is not in the rounds."""
+    import keras
+    clock = peers.Clock()
+
+    def record(variant):
+        seconds, cpu = clock.read()
+        found[variant].append((steps * peers.BATCH / seconds, cpu * 1000 / steps))
+
+    class Alternate(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            clock.start()
+
+        def on_epoch_end(self, epoch, logs=None):
+            if epoch == 0:
+                return
+            record("toolkit")
+            clock.start()
+            bare(steps)
+            record("bare")
+            print(f"round {epoch}: " + ", ".join(
+                f"{v} {found[v][-1][0]:.1f} img/s" for v in found), file=sys.stderr,
+                flush=True)
+
+    return Alternate()
+
+
 def main(argv):
     options = dict(model="acai", rounds="8", steps="30", trace_steps="10", trace_dir="")
     for arg in argv:
@@ -87,24 +116,16 @@ def main(argv):
                      f"the toolkit's {value}")
     counter = [0]
 
-    def bare(count):
-        start, cpu = time.perf_counter(), time.process_time()
-        for _ in range(count):
+    def bare(steps):
+        for _ in range(steps):
             step(counter[0])
             counter[0] += 1
-        step(0)  # Ends with a sync point (its loss read), as fit's last step does.
-        return time.perf_counter() - start, time.process_time() - cpu
+        step(0)  # Ends with a sync point (its loss read), as fit's epoch does.
 
-    runs = {"toolkit": fit, "bare": bare}
-    for run in runs.values():
-        run(5)  # Tracing and warm-up.
-    found = {variant: [] for variant in runs}
-    for number in range(int(options["rounds"])):
-        for variant, run in runs.items():
-            seconds, cpu = run(steps)
-            found[variant].append((steps * peers.BATCH / seconds, cpu * 1000 / steps))
-        print(f"round {number + 1}: " + ", ".join(
-            f"{v} {found[v][-1][0]:.1f} img/s" for v in runs), file=sys.stderr, flush=True)
+    for _ in range(5):
+        step(0)  # Tracing and warm-up.
+    found = {"toolkit": [], "bare": []}
+    fit(steps, epochs=int(options["rounds"]) + 1, extra=[alternate(bare, steps, found)])
     print(f"\n{name}, batch {peers.BATCH}, float32, {threads}; {options['rounds']} rounds "
           f"of {steps} steps, alternating in one process")
     print("| step | img/s per round | median img/s | CPU ms/step (median) |")
@@ -119,6 +140,7 @@ def main(argv):
           f"CPU time {statistics.median(cpu):.3f} (bare's CPU per step / the toolkit's)")
 
     trace_steps = int(options["trace_steps"])
+    runs = {"toolkit": fit, "bare": bare}
     ops = {variant: trace(run, trace_steps, os.path.join(folder, variant))
            for variant, run in runs.items()}
     print(f"\nKernel time per step by op type ({trace_steps} traced steps each; "
