@@ -267,6 +267,55 @@ def test_a_new_export_replaces_an_earlier_one_whole(tmp_path, lines32):
     assert os.listdir(tmp_path) == ["out"]
 
 
+def test_only_the_toolkits_own_exports_are_replaced(tmp_path, lines32):
+    """An export is marked (MANIFEST) and replaces only a marked folder, an empty one, or
+    an unmarked export of the toolkit's (its files say so unambiguously); a folder of the
+    user's own models, or their own SavedModel, is refused and kept as it was, by every
+    format's writer."""
+    model = build("dcgan", lines32, dict(lr=2e-4, **GAN))
+    out = tmp_path / "out"
+    export.export(model, str(out))
+    manifest = json.loads((out / export.MANIFEST).read_text())
+    assert manifest["format"] == "saved_model" and "saved_model.pb" in manifest["files"]
+    assert export.is_export(str(out))
+    # Written before the manifest: recognised by its files, and replaced.
+    (out / export.MANIFEST).unlink()
+    assert export.is_export(str(out))
+    legacy = tmp_path / "legacy"
+    legacy.mkdir()
+    for name in ("encode.onnx", "decode.onnx", "reconstruct.onnx"):
+        (legacy / name).write_bytes(b"onnx")
+    assert export.is_export(str(legacy))
+    # Not the toolkit's: the user's models, a mix of formats, their own SavedModel.
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    for name in ("resnet50.onnx", "yolo.tflite"):
+        (mine / name).write_bytes(b"theirs")
+    mixed = tmp_path / "mixed"
+    mixed.mkdir()
+    for name in ("encode.onnx", "decode.tflite"):
+        (mixed / name).write_bytes(b"theirs")
+    module = tf.Module()
+    module.classify = tf.function(lambda x: {"y": x * 2},
+                                  input_signature=[tf.TensorSpec([None], tf.float32)])
+    theirs = tmp_path / "their_saved_model"
+    tf.saved_model.save(module, str(theirs), signatures={"classify": module.classify})
+    for folder in (mine, mixed, theirs):
+        before = sorted(os.listdir(folder))
+        assert not export.is_export(str(folder)), folder
+        for write in (lambda: export.export(model, str(folder)),
+                      lambda: export.export_tflite(model, str(folder))):
+            with pytest.raises(export.ExportError, match="holds files the toolkit did not "
+                               "write .*; not replacing it"):
+                write()
+        assert sorted(os.listdir(folder)) == before
+    for folder in (out, legacy):  # Replaced, and marked.
+        export.export_tflite(model, str(folder))
+        assert sorted(os.listdir(folder)) == ["generate.tflite", export.MANIFEST]
+    assert sorted(os.listdir(tmp_path)) == ["legacy", "mine", "mixed", "out",
+                                            "their_saved_model"]
+
+
 # TensorFlow's own C++ start-up log lines (not the binary's).
 TF_LOG = re.compile(r"^([IWEF]\d{4} |WARNING: All log messages before absl|To enable the "
                     r"following instructions)")
@@ -294,9 +343,18 @@ def test_faults_are_one_line_and_a_non_zero_exit(tmp_path, exports):
     (tmp_path / "data").mkdir()
     (tmp_path / "data" / "notes.txt").write_text("mine")
     assert errors(run, f"--export_dir={tmp_path / 'data'}") == [
-        f"acai.export: error: {tmp_path / 'data'} exists and is not a SavedModel; not "
-        "overwriting it (remove it or choose another --export_dir)"]
+        f"acai.export: error: {tmp_path / 'data'} holds files the toolkit did not write "
+        "(notes.txt); not replacing it (choose another --export_dir, or empty it)"]
     assert os.listdir(tmp_path / "data") == ["notes.txt"]
+    # A folder of the user's own models is not taken for an earlier export.
+    (tmp_path / "mine").mkdir()
+    for name in ("resnet50.onnx", "yolo.tflite"):
+        (tmp_path / "mine" / name).write_text(name)
+    assert errors(run, f"--export_dir={tmp_path / 'mine'}", "--format=tflite") == [
+        f"acai.export: error: {tmp_path / 'mine'} holds files the toolkit did not write "
+        "(resnet50.onnx, yolo.tflite); not replacing it (choose another --export_dir, or "
+        "empty it)"]
+    assert sorted(os.listdir(tmp_path / "mine")) == ["resnet50.onnx", "yolo.tflite"]
     # A run without a checkpoint: TensorFlow has started (and may log), one error line.
     (tmp_path / "empty").mkdir()
     shutil.copy(os.path.join(exports["baseline"][1], "config.json"), tmp_path / "empty")
@@ -324,7 +382,8 @@ def test_tflite_export_converts_and_runs_every_function_of_batches(exports, line
         assert returncode == 0, stderr[-3000:]
         expected = {"baseline": ["decode.tflite", "encode.tflite", "reconstruct.tflite"],
                     "dcgan_conditional": ["generate.tflite"]}[name]
-        assert sorted(os.listdir(out)) == expected and "checked" in stdout
+        assert sorted(os.listdir(out)) == sorted(expected + [export.MANIFEST])
+        assert "checked" in stdout
         for file in expected:
             runner = tf.lite.Interpreter(
                 model_path=str(out / file)).get_signature_runner()
@@ -362,7 +421,8 @@ def test_onnx_export_converts_and_runs_every_function(exports, lines32, tmp_path
         returncode, stdout, stderr = finish(python(
             "-m", "acai.export", f"--run={run_dir}", f"--export_dir={out}", "--format=onnx"))
         assert returncode == 0, stderr[-3000:]
-        assert sorted(os.listdir(out)) == [f"{file}.onnx" for file in files], stdout
+        assert sorted(os.listdir(out)) == sorted(
+            [f"{file}.onnx" for file in files] + [export.MANIFEST]), stdout
         for file in files:
             session = ort.InferenceSession(str(out / f"{file}.onnx"),
                                            providers=["CPUExecutionProvider"])

@@ -9,6 +9,7 @@ import math
 import keras
 import tensorflow as tf
 
+from acai.lib import inputs
 from acai.lib.autoencoder import AutoEncoder, f32
 from acai.lib.model import minimize, stateless_normal, unpack
 from acai.lib.params import Param
@@ -119,6 +120,7 @@ class VAE(AutoEncoder):
                                  training=False)
         return tf.argmax(logits, axis=-1)
 
+    @inputs.images
     def encode(self, x, training=False):
         mean, _ = self.posterior(x, training=training)
         return tf.reshape(mean, (-1,) + self.latent_shape)
@@ -131,6 +133,7 @@ class VAE(AutoEncoder):
         z = tf.reshape(z, (-1,) + self.code_shape)
         return tf.cast(self.decoder(z, training=training), tf.float32)
 
+    @inputs.codes
     def decode(self, z, training=False):
         return 2 * tf.sigmoid(self.logits(z, training=training)) - 1
 

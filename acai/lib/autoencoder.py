@@ -9,7 +9,7 @@ two images' codes) and the SavedModel's serving functions. The regularised model
 import keras
 import tensorflow as tf
 
-from acai.lib import layers
+from acai.lib import inputs, layers
 from acai.lib.evaluation import AutoEncoderEvaluation
 from acai.lib.model import Model, minimize, unpack
 from acai.lib.params import Param
@@ -81,10 +81,13 @@ class AutoEncoder(Model):
         return AutoEncoderEvaluation(self, spec)
 
     # --- The reference's vocabulary ------------------------------------------------
+    # Each checks what it is given (acai.lib.inputs): in one line, not deep in Keras.
+    @inputs.images
     def encode(self, x, training=False):
         """Image in [-1, 1] -> latent code."""
         return self.encoder(x, training=training)
 
+    @inputs.codes
     def decode(self, z, training=False):
         """Latent code -> image (float32)."""
         return f32(self.decoder(z, training=training))
@@ -99,6 +102,10 @@ class AutoEncoder(Model):
     def interpolate(self, image_a, image_b, steps=16):
         """Decodings of (1 - t) encode(a) + t encode(b), t = linspace(0, 1, steps), for two
         images [H, W, C] in [-1, 1] -> (images [steps, H, W, C], latents [steps, ...])."""
+        where = f"{type(self).__name__}.interpolate"
+        for name, image in (("image_a", image_a), ("image_b", image_b)):
+            inputs.check_images(image, self.image_shape, f"{where} {name}", single=True)
+        inputs.check_steps(steps, where)
         codes = f32(self.encode(tf.stack([image_a, image_b]), training=False))
         t = tf.reshape(tf.linspace(0.0, 1.0, steps), [-1] + [1] * (codes.shape.rank - 1))
         path = (1 - t) * codes[0] + t * codes[1]

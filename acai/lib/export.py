@@ -7,8 +7,10 @@ said otherwise, images in [-1, 1] of the model's shape [H, W, C]. The same funct
 attributes of the loaded object (loaded.encode(images) returns the same dict).
 
 It is written to a folder beside export_dir and renamed into place at the end, so
-export_dir is either the previous export (or nothing) or the complete new one; an
-existing export_dir that is not a SavedModel (or an empty folder) is never overwritten.
+export_dir is either the previous export (or nothing) or the complete new one. Every
+export holds MANIFEST (what wrote it, in what format, its files), and only a folder that
+holds one, an empty one, or an export written before the manifest existed (recognised by
+its files alone: see `is_export`) is ever replaced; any other is refused, untouched.
 Check it with `saved_model_cli show --all --dir OUT`; load it with
 `tf.saved_model.load(OUT)` (TensorFlow only: the toolkit is not needed). Its
 `serving_default` signature is the model's SERVING_DEFAULT function (reconstruct for an
@@ -26,6 +28,7 @@ by the TFLite interpreter and checked against TensorFlow before it is kept.
 """
 
 import glob
+import json
 import os
 import shutil
 import tempfile
@@ -62,22 +65,73 @@ def describe(signatures):
     return lines
 
 
-def _is_export(path):
-    """A SavedModel, or an earlier TFLite or ONNX export (a folder of .tflite or .onnx
-    files only)."""
-    if os.path.isfile(os.path.join(path, "saved_model.pb")):
+# The file every export holds: {"written_by": "acai-toolkit", "format": ..., "files": ...}.
+MANIFEST = "acai_export.json"
+# Exports written before the manifest: their files' names (a SavedModel's signatures) are
+# the serving functions' of that time, and nothing else was written.
+UNMARKED_NAMES = ("encode", "decode", "reconstruct", "interpolate", "sample", "generate")
+UNMARKED_SAVED_MODEL = ("saved_model.pb", "variables", "assets", "fingerprint.pb")
+
+
+def write_manifest(folder, kind):
+    """Marks `folder`, a finished export of format `kind`, as the toolkit's own."""
+    files = sorted(os.listdir(folder))
+    with open(os.path.join(folder, MANIFEST), "w") as f:
+        json.dump({"written_by": "acai-toolkit", "format": kind, "files": files}, f,
+                  indent=1)
+
+
+def _marked(path):
+    try:
+        with open(os.path.join(path, MANIFEST)) as f:
+            return json.load(f).get("written_by") == "acai-toolkit"
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
+def _unmarked_saved_model(path, names):
+    """A SavedModel of the toolkit written before the manifest: only a SavedModel's files,
+    and signatures among the serving functions' names."""
+    if "saved_model.pb" not in names or not set(names) <= set(UNMARKED_SAVED_MODEL):
+        return False
+    from tensorflow.core.protobuf import saved_model_pb2
+    saved = saved_model_pb2.SavedModel()
+    try:
+        with open(os.path.join(path, "saved_model.pb"), "rb") as f:
+            saved.ParseFromString(f.read())
+    except Exception:  # Unreadable or not a SavedModel: not recognised, so kept.
+        return False
+    signatures = {name for graph in saved.meta_graphs for name in graph.signature_def}
+    return bool(signatures) and signatures <= set(UNMARKED_NAMES) | {"serving_default"}
+
+
+def is_export(path):
+    """Whether `path` holds an export of the toolkit: one with its MANIFEST, or one written
+    before the manifest, recognised only where its files say so unambiguously (a
+    SavedModel whose signatures are all serving functions', or a folder of
+    <serving function>.onnx or .tflite files of one format and nothing else)."""
+    if _marked(path):
         return True
     names = os.listdir(path) if os.path.isdir(path) else []
-    return bool(names) and all(name.endswith((".tflite", ".onnx")) for name in names)
+    if not names:
+        return False
+    if _unmarked_saved_model(path, names):
+        return True
+    stems = [os.path.splitext(name) for name in names]
+    return (len({ext for _, ext in stems}) == 1 and stems[0][1] in (".onnx", ".tflite")
+            and all(stem in UNMARKED_NAMES and os.path.isfile(os.path.join(path, name))
+                    for (stem, _), name in zip(stems, names)))
 
 
 def check_export_dir(export_dir):
     """Raises ExportError if export_dir cannot take an export: an existing file, or a
-    folder that holds something other than a SavedModel."""
+    folder that holds anything but an export of the toolkit (is_export)."""
     if os.path.isdir(export_dir):
-        if os.listdir(export_dir) and not _is_export(export_dir):
-            raise ExportError(f"{export_dir} exists and is not a SavedModel; not "
-                              "overwriting it (remove it or choose another --export_dir)")
+        names = sorted(os.listdir(export_dir))
+        if names and not is_export(export_dir):
+            shown = ", ".join(names[:3]) + (", ..." if len(names) > 3 else "")
+            raise ExportError(f"{export_dir} holds files the toolkit did not write ({shown});"
+                              " not replacing it (choose another --export_dir, or empty it)")
     elif os.path.lexists(export_dir):
         raise ExportError(f"{export_dir} exists and is not a folder")
 
@@ -152,6 +206,7 @@ def export(model, export_dir):
     staging = _staging_dir(export_dir)
     try:
         tf.saved_model.save(module, staging, signatures=signatures)
+        write_manifest(staging, "saved_model")
         _publish(staging, export_dir)
     except (tf.errors.OpError, OSError) as e:
         raise ExportError(f"cannot write {export_dir} ({cause(e)}); an earlier export there "
@@ -271,6 +326,7 @@ def write_checked(functions, export_dir, extension, convert, tolerance):
             if not differences[name] <= tolerance:
                 raise ExportError(f"{name}.{extension} computes otherwise than TensorFlow "
                                   f"(up to {differences[name]:.3g} apart); not written")
+        write_manifest(staging, extension)
         _publish(staging, export_dir)
     finally:
         shutil.rmtree(staging, ignore_errors=True)

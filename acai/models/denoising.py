@@ -25,8 +25,9 @@ class Denoising(AutoEncoder):
     def forward(self, x, training=False):
         x_noisy = x + keras.random.normal(tf.shape(x), stddev=self.noise, dtype=x.dtype,
                                           seed=self.seed_generator)
-        # One encoder pass for the clean images (the probe's) and the noisy ones.
+        # One encoder pass for the clean images (the probe's) and the noisy ones; the
+        # encoder network itself: noisy images are not in [-1, 1], as `encode` checks.
         encode, encode_noisy = tf.split(
-            self.encode(tf.concat([x, x_noisy], 0), training=training), 2)
+            self.encoder(tf.concat([x, x_noisy], 0), training=training), 2)
         ae_noisy = self.decode(encode_noisy, training=training)
         return dict(loss_ae=mean_squared_error(x, ae_noisy), codes=encode)

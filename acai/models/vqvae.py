@@ -8,6 +8,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from acai.lib import inputs
 from acai.lib.autoencoder import AutoEncoder
 from acai.lib.model import mean_squared_error, minimize, unpack
 from acai.lib.params import Param
@@ -161,6 +162,7 @@ class VQVAE(AutoEncoder):
         code = self.unproject(tf.reshape(straight_through, [batch, -1]), training=training)
         return vectors, index, tf.reshape(code, (-1,) + self.latent_shape)
 
+    @inputs.codes
     def decode(self, z, training=False):
         return tf.cast(self.decoder(self.vector_quantize(z, training)[2], training=training),
                        tf.float32)

@@ -3,6 +3,7 @@
 import keras
 import tensorflow as tf
 
+from acai.lib import inputs
 from acai.lib.model import Model, minimize, stateless_normal, unpack
 from acai.lib.params import Param
 from gan.evaluation import GANEvaluation
@@ -95,15 +96,16 @@ class GAN(Model):
     def generate(self, z, label=None, training=False):
         """G: z [B, z_dim] (and, when conditional, the class: indices [B] or vectors
         [B, nclass], a mix of one-hots mixes classes) -> images in [-1, 1], float32."""
+        inputs.check_vectors(z, (self.z_dim,), "z", f"{type(self).__name__}.generate")
         z = tf.convert_to_tensor(z, tf.float32)
-        inputs = [z, self.label_vector(label)] if self.conditional else z
-        return tf.cast(self.generator(inputs, training=training), tf.float32)
+        given = [z, self.label_vector(label)] if self.conditional else z
+        return tf.cast(self.generator(given, training=training), tf.float32)
 
     def disc(self, x, label=None, training=False):
         """D: images (and class vectors) -> one float32 output per image."""
         x = tf.convert_to_tensor(x, tf.float32)
-        inputs = [x, self.label_vector(label)] if self.conditional else x
-        return tf.reshape(tf.cast(self.discriminator(inputs, training=training), tf.float32),
+        given = [x, self.label_vector(label)] if self.conditional else x
+        return tf.reshape(tf.cast(self.discriminator(given, training=training), tf.float32),
                           [-1])
 
     def call(self, z, training=False):
