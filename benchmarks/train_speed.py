@@ -3,6 +3,7 @@ input pipeline (what acai-train runs, without the reports).
 
   python benchmarks/train_speed.py --model=acai [--precision=mixed_bfloat16] [--batch=64]
   python benchmarks/train_speed.py --model=dcgan [--depth=32]
+  python benchmarks/train_speed.py --model=acai --intra_op_threads=1 --inter_op_threads=1
 
 Defaults for the autoencoders are the paper's lines configuration (lines32, latent_width
 2, depth 16, latent 16); for the GANs, 32x32x3 images (the CIFAR-10 horses and birds of
@@ -17,6 +18,7 @@ import sys
 import time
 
 import keras
+import tensorflow as tf
 from absl import flags
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -47,6 +49,9 @@ class EpochTimer(keras.callbacks.Callback):
 
 
 def main():
+    # TensorFlow's thread pools (0: its default, one thread per core), set before it starts.
+    tf.config.threading.set_intra_op_parallelism_threads(FLAGS.intra_op_threads)
+    tf.config.threading.set_inter_op_parallelism_threads(FLAGS.inter_op_threads)
     if issubclass(registry.model_class(FLAGS.model), GAN):  # Colour images.
         if not FLAGS["dataset"].present:
             FLAGS.dataset = "folder:" + os.path.join(REPO, "..", "shared", "data",
@@ -65,7 +70,8 @@ def main():
     print(f"model={FLAGS.model} dataset={FLAGS.dataset} batch={FLAGS.batch} "
           f"precision={precision} " + " ".join(
               f"{k}={v}" for k, v in sorted(model.experiment_params().items()))
-          + f" steps={FLAGS.steps}x{FLAGS.repeats} (model.fit)")
+          + f" steps={FLAGS.steps}x{FLAGS.repeats} (model.fit) threads: intra "
+          f"{FLAGS.intra_op_threads} inter {FLAGS.inter_op_threads} (0: one per core)")
     print("timings img/s: " + " ".join(f"{s:.1f}" for s in speeds))
     print(f"train img/s: {statistics.median(speeds):.1f}")
 
@@ -74,6 +80,10 @@ def run():
     flags.DEFINE_integer("steps", 100, "Train steps per timing.")
     flags.DEFINE_integer("warmup", 20, "Untimed steps first (tracing, allocation).")
     flags.DEFINE_integer("repeats", 3, "Timings; the median is reported.")
+    flags.DEFINE_integer("intra_op_threads", 0, "TensorFlow's threads within an op (0: "
+                         "its default).", lower_bound=0)
+    flags.DEFINE_integer("inter_op_threads", 0, "TensorFlow's threads running ops side by "
+                         "side (0: its default).", lower_bound=0)
     model = training_flags.define(registry.models(), "acai")
     # The paper's lines configuration for the autoencoders, depth 64 for the GANs.
     for name, value in (("latent_width", 2), ("depth", 16), ("latent", 16), ("seed", 0)):
