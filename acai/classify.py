@@ -23,7 +23,7 @@ from absl import flags, logging
 from acai import registry
 from acai.lib import cli, data, hparams, progress, training
 from acai.lib.evaluation import encode_dataset, features_of
-from acai.lib.files import write_json
+from acai.lib.files import check_writable, write_json
 from acai.lib.paths import RunPaths
 from acai.lib.run import dataset_dirname
 from flags import common
@@ -144,6 +144,8 @@ def main():
                                "FullyConnected")
         smoothing = 0.1 if FLAGS.smoothing is None else FLAGS.smoothing
         what = "pixels"
+    # Where the result goes (and, for a run, its HParams row), checked before the work.
+    check_writable(out_dir, *([RunPaths(FLAGS.run).summary_dir] if FLAGS.run else []))
     train, train_labels = featurize(spec.train_once(FLAGS.batch), f"{what}: training images")
     test, test_labels = featurize(spec.test(FLAGS.batch), f"{what}: test images")
     logging.info("Classifying %s of size %d: %d train, %d test images", what,

@@ -21,7 +21,7 @@ from sklearn.cluster import KMeans
 from acai import registry
 from acai.lib import cli, hparams, progress
 from acai.lib.evaluation import encode_dataset
-from acai.lib.files import write_json
+from acai.lib.files import check_writable, write_json
 from acai.lib.paths import RunPaths
 from flags import common
 
@@ -107,6 +107,7 @@ def evaluate(train, train_labels, test, test_labels, nclass, n_init=10, seed=0,
 def main():
     cli.require(FLAGS, "run")
     model, spec, config = registry.load_run(FLAGS.run, FLAGS.data_dir, kind="autoencoder")
+    check_writable(FLAGS.run, RunPaths(FLAGS.run).summary_dir)  # Before the work.
     train, train_labels = encode_dataset(model, spec.train_once(FLAGS.batch),
                                          limit=FLAGS.train_limit,
                                          what="encoding the training images")

@@ -51,7 +51,8 @@ def define_run_flags(models, default_model):
     flags.DEFINE_integer("report_kimg", SETTINGS["report_kimg"], "Report, evaluate and "
                          "checkpoint every this many kimg.", lower_bound=1)
     flags.DEFINE_integer("seed", None, "Random seed; also makes TensorFlow's ops "
-                         "deterministic, so that a run repeats (default: a random run).")
+                         "deterministic, so that a run repeats (default: a random run).",
+                         lower_bound=0, upper_bound=(1 << 32) - 1)  # NumPy's seeds.
     flags.DEFINE_enum("precision", "auto", PRECISIONS, "Compute dtype policy; auto: "
                       "mixed_float16 on a recent GPU, else float32 (the log says when the "
                       "CPU computes bfloat16 natively: mixed_bfloat16 is faster there).")

@@ -14,7 +14,7 @@ from absl import flags
 
 from acai import registry
 from acai.lib import cli, hparams
-from acai.lib.files import write_json
+from acai.lib.files import check_writable, write_json
 from acai.lib.paths import RunPaths
 from flags import common
 from gan.classifier import classifier_dir, get_classifier
@@ -52,6 +52,7 @@ def evaluate(model, spec, run_dir, *, count=5000, inception=None, seed=0,
 def main():
     cli.require(FLAGS, "run")
     model, spec, _ = registry.load_run(FLAGS.run, FLAGS.data_dir, kind="gan")
+    check_writable(FLAGS.run, RunPaths(FLAGS.run).summary_dir)  # Before the work.
     result = evaluate(model, spec, FLAGS.run, count=FLAGS.count, inception=FLAGS.inception,
                       seed=FLAGS.seed, classifier_kimg=FLAGS.classifier_kimg)
     path = RunPaths(FLAGS.run).result_path("evaluate")

@@ -83,6 +83,10 @@ def test_multi_worker_without_tf_config_is_refused(monkeypatch):
     monkeypatch.delenv("TF_CONFIG", raising=False)
     with pytest.raises(RunError, match="needs the TF_CONFIG"):
         device.make_strategy("multi_worker")
+    monkeypatch.setenv("TF_CONFIG", "{garbage")
+    with pytest.raises(RunError, match=r"^the TF_CONFIG environment variable is not JSON "
+                       r"\(Expecting property name.*\); it describes the cluster"):
+        device.make_strategy("multi_worker")
     with pytest.raises(RunError, match="unknown strategy"):
         device.make_strategy("nope")
 
@@ -113,3 +117,12 @@ def test_the_pegasus_settings_take_the_old_ae_dir_as_ae_run():
     assert Settings(ae_run="runs/acai").output_dir == "runs/acai/pegasus"
     with pytest.raises(ValueError, match="give --run .a GAN. and/or --ae_run"):
         Settings(classes=("horse", "bird")).check()
+
+
+@pytest.mark.slow
+def test_a_seed_numpy_cannot_take_is_refused_naming_the_flag(tmp_path):
+    result = run_module("acai.train", "--seed=-1", f"--train_dir={tmp_path}")
+    assert result.returncode != 0 and "Traceback" not in result.stderr
+    assert ("flag --seed=-1: -1 is not an integer in the range [0, 4294967295]"
+            in result.stderr)
+    assert os.listdir(tmp_path) == []

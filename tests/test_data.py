@@ -437,3 +437,27 @@ def test_a_file_name_that_is_not_utf8_trains_and_is_named_when_unreadable(tmp_pa
     with pytest.raises(data.DatasetUnavailable, match=r"unreadable image file\(s\): .*/a/"
                                                        r"caf\\xe9.png"):
         data.get_dataset(f"folder:{tmp_path}")
+
+
+def test_a_folder_of_thirty_photos_trains_and_says_what_it_repeats(tmp_path, caplog):
+    """3 classes of 10 images, a student's first dataset: 3 test images (every 10th is
+    held out) where a report's grids show 96. It trains, evaluates the probe on the 3,
+    draws the grids from them repeated, and says so in the log."""
+    import logging
+    from acai import api
+    from conftest import SMALL
+    for label, value in enumerate((0, 128, 255)):
+        for i in range(10):
+            write_png(tmp_path / "photos" / f"class{label}" / f"{i:02d}.png",
+                      (value + 7 * i) % 256)
+    model = api.create("baseline", (32, 32, 3), nclass=3, **SMALL)
+    with caplog.at_level(logging.WARNING):
+        scalars = api.train(model, f"folder:{tmp_path / 'photos'}", tmp_path / "exp",
+                            total_kimg=1, report_kimg=1, batch=32)
+    assert 0 <= scalars["latent_accuracy"] <= 100
+    assert ("the test split of folder:" in caplog.text
+            and "has 3 images, fewer than the 96 its grids show: they are shown repeated"
+            in caplog.text)
+    images = list((tmp_path / "exp").glob("*/*/images/*.png"))
+    assert {p.name.split("_")[0] for p in images} >= {"reconstruction", "interpolation",
+                                                       "samples"}

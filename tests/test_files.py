@@ -48,3 +48,28 @@ def test_a_new_file_gets_the_usual_permissions_and_a_figure_is_a_png(tmp_path):
     figure.add_subplot().plot([0, 1])
     save_figure(figure, str(tmp_path / "f.png"))
     assert (tmp_path / "f.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_check_writable_names_the_folder_before_any_work(tmp_path, monkeypatch):
+    """What acai-classify, acai-cluster and gan-evaluate check first: a folder they cannot
+    write into (procfs takes no file, even from root; a read-only file system, mocked) is
+    one OSError naming it, not a hidden temporary file's name hours later."""
+    from acai.lib.files import check_writable
+    check_writable(tmp_path, tmp_path / "not" / "made" / "yet")  # Writable: nothing.
+    assert not (tmp_path / "not").exists() and os.listdir(tmp_path) == []
+    if os.path.isdir("/proc/self"):
+        with pytest.raises(OSError, match=r"^.*cannot write to /proc/self/results \("):
+            check_writable("/proc/self/results")
+    import errno
+    import tempfile
+
+    def read_only(dir=None, **kwargs):
+        raise OSError(errno.EROFS, "Read-only file system")
+
+    monkeypatch.setattr(tempfile, "TemporaryFile", read_only)
+    with pytest.raises(OSError) as error:
+        check_writable(tmp_path)
+    assert error.value.errno == errno.EROFS
+    assert error.value.strerror == (
+        f"cannot write to {tmp_path} (Read-only file system): its results would be lost; "
+        "check its permissions, or copy the run somewhere writable")

@@ -370,3 +370,24 @@ def test_unwritable_train_dir_is_one_line(tmp_path):
             Run(str(locked), "lines32", "AE", {}).prepare()
     line = error_line(run_binary(*TINY, f"--train_dir={blocker}", "--total_kimg=1"))
     assert line.startswith("acai.train: error: cannot create the run directory")
+
+
+def test_metrics_are_strict_json_with_null_for_a_figure_that_is_not_finite(tmp_path):
+    """metrics.jsonl is read by jq and JSON.parse: no bare NaN or Infinity, also in the
+    lines of a file written before (which held NaN), and curves.png is still drawn."""
+    from acai.lib.paths import RunPaths
+    paths = RunPaths(tmp_path)
+    (tmp_path / "metrics.jsonl").write_text('{"kimg": 1, "loss_ae": NaN}\n')
+    run_lib.append_metrics(paths, 2, {"loss_ae": 0.5, "mean_distance": float("inf")})
+    run_lib.append_metrics(paths, 3, {"loss_ae": float("nan"), "mean_distance": 0.25})
+
+    def strict(constant):
+        raise ValueError(f"{constant} is not JSON")
+
+    lines = [json.loads(line, parse_constant=strict)
+             for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    assert lines == [{"kimg": 1, "loss_ae": None},
+                     {"kimg": 2, "loss_ae": 0.5, "mean_distance": None},
+                     {"kimg": 3, "loss_ae": None, "mean_distance": 0.25}]
+    assert read_metrics(str(tmp_path))[1]["mean_distance"] is None
+    assert (tmp_path / "curves.png").stat().st_size > 0

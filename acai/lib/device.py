@@ -8,6 +8,7 @@ Called by the training binaries before anything is built:
     device.make_reproducible(seed)
 """
 
+import json
 import os
 
 import keras
@@ -39,6 +40,12 @@ def make_strategy(name):
         if not os.environ.get("TF_CONFIG"):
             raise RunError("--strategy=multi_worker needs the TF_CONFIG environment variable "
                            "(the cluster's workers and this worker's task)")
+        try:
+            json.loads(os.environ["TF_CONFIG"])
+        except ValueError as e:
+            raise RunError(f"the TF_CONFIG environment variable is not JSON ({e}); it "
+                           'describes the cluster, e.g. {"cluster": {"worker": ["host:port", '
+                           '...]}, "task": {"type": "worker", "index": 0}}') from None
         return tf.distribute.MultiWorkerMirroredStrategy()
     raise RunError(f"unknown strategy {name!r}; valid: {', '.join(STRATEGIES)}")
 

@@ -11,6 +11,7 @@
 
 import numpy as np
 import tensorflow as tf
+from absl import logging
 
 from acai.lib import lines, progress
 from acai.lib.interpolate import lerp, slerp
@@ -23,13 +24,21 @@ LINES_INTERPOLATIONS = 256
 BATCH = 256
 
 
-def test_images(spec, count):
-    """The first `count` images of the test split, always the same ones."""
+def test_images(spec, count, what="its grids", pairs=0):
+    """The first `count` images of the test split, always the same ones. A smaller test
+    split (a folder of a few dozen photos) is shown over again, in order, saying so in the
+    log, and then the last `pairs` images are the `pairs` before them shifted by one (so
+    that, paired, they are two different images); an empty one is a ValueError."""
     batches = [x.numpy() for x, _ in spec.test(BATCH).take(-(-count // BATCH))]
     images = np.concatenate(batches) if batches else np.zeros((0,))
+    if not images.shape[0]:
+        raise ValueError(f"the test split of {spec.name} holds no images")
     if images.shape[0] < count:
-        raise ValueError(f"the test split of {spec.name} has {images.shape[0]} images, "
-                         f"{count} needed")
+        logging.warning("the test split of %s has %d images, fewer than the %d %s show: "
+                        "they are shown repeated", spec.name, images.shape[0], count, what)
+        images = np.resize(images, (count,) + images.shape[1:])  # Cycled, in order.
+        if pairs:
+            images[-pairs:] = np.roll(images[-2 * pairs:-pairs], -1, axis=0)
     return images[:count]
 
 
@@ -46,7 +55,8 @@ class AutoEncoderEvaluation:
         self.model = model
         self.spec = spec
         self.is_lines = spec.name == "lines32"
-        self.pool = test_images(spec, GRID * RECONSTRUCTION_COLUMNS + 2 * GRID)
+        # The interpolations join the last 2 * GRID images in pairs.
+        self.pool = test_images(spec, GRID * RECONSTRUCTION_COLUMNS + 2 * GRID, pairs=GRID)
         # Fixed random codes, so that samples can be compared from report to report.
         self.sample_codes = np.random.RandomState(seed).standard_normal(
             (GRID * GRID,) + model.latent_shape).astype(np.float32)

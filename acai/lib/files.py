@@ -82,3 +82,21 @@ def save_figure(figure, path, **kwargs):
     notebook owns) as PNG, atomically; kwargs go to `savefig` (e.g. dpi)."""
     with atomic_write(path, "wb") as f:
         figure.savefig(f, format="png", **kwargs)
+
+
+def check_writable(*folders):
+    """Raises OSError naming the first of `folders` (existing or to be made) that this
+    process cannot write a file into: what a command checks before hours of work whose
+    result goes there. A file is made and removed, so that a read-only file system and
+    permissions are both found (also for root, whom os.access lets through)."""
+    for folder in folders:
+        existing = os.path.abspath(folder)
+        while not os.path.isdir(existing) and os.path.dirname(existing) != existing:
+            existing = os.path.dirname(existing)
+        try:
+            with tempfile.TemporaryFile(dir=existing):
+                pass
+        except OSError as e:
+            raise OSError(e.errno, f"cannot write to {folder} ({e.strerror}): its results "
+                          "would be lost; check its permissions, or copy the run somewhere "
+                          "writable") from None

@@ -8,6 +8,7 @@ checkpoint, so evaluation and export need no repeated flags.
 
 import datetime
 import json
+import math
 import os
 import re
 import socket
@@ -211,10 +212,20 @@ def append_metrics(run, kimg, scalars):
     """Adds a report to metrics.jsonl (dropping lines of reports a restart redid) and
     redraws curves.png."""
     history = [entry for entry in read_metrics(run.path) if entry["kimg"] < kimg]
-    history.append({"kimg": kimg, **{k: float(v) for k, v in scalars.items()}})
+    history.append({"kimg": kimg, **{k: finite_or_none(v) for k, v in scalars.items()}})
     with atomic_write(run.metrics_path) as f:
-        f.writelines(json.dumps(entry) + "\n" for entry in history)
+        # Strict JSON (jq, JSON.parse): a figure that is not a finite number is null, also
+        # in the lines of a file written before (which held a bare NaN).
+        f.writelines(json.dumps({k: finite_or_none(v) if isinstance(v, float) else v
+                                 for k, v in entry.items()}, allow_nan=False) + "\n"
+                     for entry in history)
     plot_curves(history, run.curves_path)
+
+
+def finite_or_none(value):
+    """A float, or None for NaN and infinities (null in metrics.jsonl)."""
+    value = float(value)
+    return value if math.isfinite(value) else None
 
 
 def read_metrics(run_dir):

@@ -216,7 +216,8 @@ def plot_curves(history, path, columns=4):
     axes = fig.subplots(rows, min(columns, len(names)), squeeze=False)
     kimg = [entry["kimg"] for entry in history]
     for ax, name in zip(axes.flat, names):
-        ax.plot(kimg, [entry.get(name, np.nan) for entry in history], marker=".")
+        values = [entry.get(name) for entry in history]
+        ax.plot(kimg, [np.nan if v is None else v for v in values], marker=".")
         ax.set_title(name, fontsize=9)
         ax.set_xlabel("kimg", fontsize=8)
         ax.tick_params(labelsize=7)
