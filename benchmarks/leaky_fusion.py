@@ -41,12 +41,7 @@ def keras_activation_model(name):
 
 
 def main(argv):
-    options = dict(model="acai", rounds="8", steps="30")
-    for arg in argv:
-        key, _, value = arg.lstrip("-").partition("=")
-        if key not in options:
-            sys.exit(f"leaky_fusion.py: unknown flag {arg}")
-        options[key] = value
+    options = peers.parse("leaky_fusion.py", argv, model="acai", rounds="8", steps="30")
     name, steps = options["model"], int(options["steps"])
     print(f"CPU: {peers.cpu_line()}")
     print(peers_nets.versions())

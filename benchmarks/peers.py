@@ -317,19 +317,26 @@ def median_of(ratios):
             f"({', '.join(f'{r:.2f}' for r in ratios)})")
 
 
+def parse(prog, argv, **defaults):
+    """The --key=value flags of the benchmarks beside this one: {key: value (str)}, the
+    defaults for those not given; an unknown flag exits naming the known ones."""
+    options = dict(defaults)
+    for arg in argv:
+        key, _, value = arg.lstrip("-").partition("=")
+        if key not in options:
+            sys.exit(f"{prog}: unknown flag {arg}; flags: "
+                     + ", ".join(f"--{k}" for k in options))
+        options[key] = value
+    return options
+
+
 def main(argv):
     if argv[:1] == ["--child"]:
         variant, name, fixture, steps, warmup = argv[1:6]
         print(json.dumps(run_child(variant, name, fixture, int(steps), int(warmup))))
         return
-    options = dict(models=",".join(MODELS), rounds="3", steps="100", warmup="20",
-                   variants=",".join(VARIANTS))
-    for arg in argv:
-        key, _, value = arg.lstrip("-").partition("=")
-        if key not in options:
-            sys.exit(f"peers.py: unknown flag {arg}; flags: "
-                     + ", ".join(f"--{k}" for k in options))
-        options[key] = value
+    options = parse("peers.py", argv, models=",".join(MODELS), rounds="3", steps="100",
+                    warmup="20", variants=",".join(VARIANTS))
     print(f"CPU: {cpu_line()}")
     print(peers_nets.versions())
     for name in options["models"].split(","):

@@ -93,13 +93,8 @@ def alternate(bare, steps, found):
 
 
 def main(argv):
-    options = dict(model="acai", rounds="8", steps="30", trace_steps="10", trace_dir="")
-    for arg in argv:
-        key, _, value = arg.lstrip("-").partition("=")
-        if key not in options:
-            sys.exit(f"step_profile.py: unknown flag {arg}; flags: "
-                     + ", ".join(f"--{k}" for k in options))
-        options[key] = value
+    options = peers.parse("step_profile.py", argv, model="acai", rounds="8", steps="30",
+                          trace_steps="10", trace_dir="")
     name, steps = options["model"], int(options["steps"])
     print(f"CPU: {peers.cpu_line()}")
     print(peers.peers_nets.versions())
