@@ -147,11 +147,13 @@ def run_child(variant, name, fixture, steps, warmup):
     if variant == "tf":
         step, losses, params, threads = bare_tf_step(name, fix)
     elif name == "dcgan":
-        step, losses, params, threads = getattr(peers_gan, variant + "_variant")(
-            fix, peers_gan.images(BATCH))
+        make = {"torch": peers_gan.torch_variant, "jax": peers_gan.jax_variant,
+                "torch_compile": peers_gan.torch_compile_variant}[variant]
+        step, losses, params, threads = make(fix, peers_gan.images(BATCH))
     else:  # The lines, as numpy, from the toolkit's pipeline.
-        step, losses, params, threads = getattr(peers_nets, variant + "_variant")(
-            name, fix, peers_nets.batches(BATCH))
+        make = {"torch": peers_nets.torch_variant, "jax": peers_nets.jax_variant,
+                "torch_compile": peers_nets.torch_compile_variant}[variant]
+        step, losses, params, threads = make(name, fix, peers_nets.batches(BATCH))
     for i in range(warmup):
         step(i)
     clock = Clock()
