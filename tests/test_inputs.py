@@ -81,8 +81,9 @@ def test_what_the_model_takes_passes_and_gives_what_it_did(ae):
 
 
 def test_fit_still_trains_every_kind(lines32):
-    """The models' own steps pass the checks: a denoising autoencoder's noisy images
-    (beyond [-1, 1]) go to its encoder network, not through `encode`; run eagerly too."""
+    """The models' own steps pass the checks, run eagerly too: a denoising autoencoder's
+    noisy images (beyond [-1, 1]) go through `encode` in training, where the range is not
+    checked."""
     for name in ("denoising", "acai"):
         model = build(name, lines32, SMALL)
         model.compile()

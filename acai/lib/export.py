@@ -101,7 +101,9 @@ def _unmarked_saved_model(path, names):
             saved.ParseFromString(f.read())
     except Exception:  # Unreadable or not a SavedModel: not recognised, so kept.
         return False
-    signatures = {name for graph in saved.meta_graphs for name in graph.signature_def}
+    # Every SavedModel also lists TensorFlow's own __saved_model_init_op.
+    signatures = {name for graph in saved.meta_graphs for name in graph.signature_def
+                  if not name.startswith("__saved_model")}
     return bool(signatures) and signatures <= set(UNMARKED_NAMES) | {"serving_default"}
 
 

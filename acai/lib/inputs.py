@@ -47,9 +47,9 @@ def _text(shape):
     return "[" + ", ".join("N" if n is None else str(n) for n in shape) + "]"
 
 
-def check_images(x, image_shape, where, single=False):
+def check_images(x, image_shape, where, single=False, values=True):
     """Raises ValueError unless x is images [N, *image_shape] (one image [*image_shape]
-    with `single`) of floats, in [-1, 1] give or take FAR when eager."""
+    with `single`) of floats, in [-1, 1] give or take FAR when eager (and `values`)."""
     image_shape = tuple(int(n) for n in image_shape)
     given, dtype = _shape(x), _dtype(x)
     expected = image_shape if single else (None,) + image_shape
@@ -65,9 +65,9 @@ def check_images(x, image_shape, where, single=False):
                              f"image {_text(expected)}: images[i]")
         raise ValueError(f"{where}: images of shape {_text(given)} given; the model takes "
                          f"{_text(expected)}")
-    values = known_values(x)
-    if values is not None and values.size:
-        low, high = float(np.min(values)), float(np.max(values))
+    known = known_values(x) if values else None
+    if known is not None and known.size:
+        low, high = float(np.min(known)), float(np.max(known))
         if not (low >= -FAR and high <= FAR):
             raise ValueError(f"{where}: image values in [{low:.4g}, {high:.4g}] given; the "
                              f"model takes images in [-1, 1]: {TO_IMAGES}")
@@ -101,11 +101,15 @@ def as_array(x):
 
 
 def images(method):
-    """Decorates a model method whose first argument is images [N, H, W, C]."""
+    """Decorates a model method whose first argument is images [N, H, W, C]. The values'
+    range is checked for inference only: in training a model may feed its encoder images
+    beyond [-1, 1] itself (the denoising autoencoder's noisy ones)."""
     @functools.wraps(method)
     def checked(self, x, *args, **kwargs):
         x = as_array(x)
-        check_images(x, self.image_shape, f"{type(self).__name__}.{method.__name__}")
+        training = kwargs.get("training", args[0] if args else False)
+        check_images(x, self.image_shape, f"{type(self).__name__}.{method.__name__}",
+                     values=training is None or training is False)
         return method(self, x, *args, **kwargs)
     return checked
 

@@ -25,9 +25,8 @@ class Denoising(AutoEncoder):
     def forward(self, x, training=False):
         x_noisy = x + keras.random.normal(tf.shape(x), stddev=self.noise, dtype=x.dtype,
                                           seed=self.seed_generator)
-        # One encoder pass for the clean images (the probe's) and the noisy ones; the
-        # encoder network itself: noisy images are not in [-1, 1], as `encode` checks.
+        # One encoder pass for the clean images (the probe's) and the noisy ones.
         encode, encode_noisy = tf.split(
-            self.encoder(tf.concat([x, x_noisy], 0), training=training), 2)
+            self.encode(tf.concat([x, x_noisy], 0), training=training), 2)
         ae_noisy = self.decode(encode_noisy, training=training)
         return dict(loss_ae=mean_squared_error(x, ae_noisy), codes=encode)
