@@ -24,7 +24,7 @@ LINES_INTERPOLATIONS = 256
 BATCH = 256
 
 
-def test_images(spec, count, what="its grids", pairs=0):
+def test_images(spec, count, pairs=0):
     """The first `count` images of the test split, always the same ones. A smaller test
     split (a folder of a few dozen photos) is shown over again, in order, saying so in the
     log, and then the last `pairs` images are the `pairs` before them shifted by one (so
@@ -34,8 +34,8 @@ def test_images(spec, count, what="its grids", pairs=0):
     if not images.shape[0]:
         raise ValueError(f"the test split of {spec.name} holds no images")
     if images.shape[0] < count:
-        logging.warning("the test split of %s has %d images, fewer than the %d %s show: "
-                        "they are shown repeated", spec.name, images.shape[0], count, what)
+        logging.warning("the test split of %s has %d images, fewer than the %d its grids "
+                        "show: they are shown repeated", spec.name, images.shape[0], count)
         images = np.resize(images, (count,) + images.shape[1:])  # Cycled, in order.
         if pairs:
             images[-pairs:] = np.roll(images[-2 * pairs:-pairs], -1, axis=0)

@@ -37,7 +37,7 @@ import numpy as np
 import tensorflow as tf
 
 from acai.lib.errors import cause
-from acai.lib.files import current_umask
+from acai.lib.files import current_umask, write_json
 from acai.lib.run import RunError
 
 
@@ -75,10 +75,8 @@ UNMARKED_SAVED_MODEL = ("saved_model.pb", "variables", "assets", "fingerprint.pb
 
 def write_manifest(folder, kind):
     """Marks `folder`, a finished export of format `kind`, as the toolkit's own."""
-    files = sorted(os.listdir(folder))
-    with open(os.path.join(folder, MANIFEST), "w") as f:
-        json.dump({"written_by": "acai-toolkit", "format": kind, "files": files}, f,
-                  indent=1)
+    write_json({"written_by": "acai-toolkit", "format": kind,
+                "files": sorted(os.listdir(folder))}, os.path.join(folder, MANIFEST))
 
 
 def _marked(path):
