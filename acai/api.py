@@ -14,6 +14,7 @@
     model.fit(dataset, epochs=4, steps_per_epoch=256, callbacks=[...])   # any tf.data
                                        # of images in [-1, 1], or (images, labels)
     api.train(model, "lines32", "experiments", total_kimg=128)   # a run folder, as acai-train
+    model.save("m.keras"); model = api.load_keras("m.keras")     # Keras' own file format
     api.show(images)            # a grid of images in [-1, 1], inline in a notebook
     fig = api.figure(figsize=(4, 3))   # a Figure to draw on, inline in a notebook too
     images = api.read_images(["a.png", "b.jpg"], colors=3)   # files as a model's input
@@ -21,6 +22,9 @@
 Models are keras.Models: `model.fit`, `model.summary()`, Keras callbacks all apply.
 """
 
+import os
+
+import keras
 import numpy as np
 import tensorflow as tf
 
@@ -28,6 +32,7 @@ from acai import registry
 from acai.lib import data, training
 from acai.lib.data.folders import decode_fn, path_tensor
 from acai.lib.data.pipeline import to_float
+from acai.lib.files import check_keras_file
 from acai.lib.run import SETTINGS
 from acai.lib.summaries import ShownFigure, grid_figure, grid_of, to_uint8
 
@@ -41,6 +46,17 @@ def load(run_dir, data_dir=None):
     """
     model, _, _ = registry.load_run(run_dir, data_dir)
     return model
+
+
+def load_keras(path, compile=True):
+    """A model of the toolkit saved with `model.save(path)` (a `.keras` file):
+    keras.models.load_model once the toolkit's classes are registered (importing the
+    toolkit does that), with optimiser state when `compile`. A file that is cut short,
+    empty or not a Keras archive is a ValueError that calls it damaged (Keras itself says
+    "File not found" for a file that is there)."""
+    path = os.fspath(path)
+    check_keras_file(path)
+    return keras.models.load_model(path, compile=compile)
 
 
 def create(name, image_shape, nclass=0, **params):

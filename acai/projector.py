@@ -20,7 +20,7 @@ from tensorboard.plugins import projector
 
 from acai import registry
 from acai.lib import cli
-from acai.lib.files import atomic_write
+from acai.lib.files import atomic_write, check_writable
 from acai.lib.paths import RunPaths
 from acai.lib.summaries import images_to_grid, save_png
 from flags import common
@@ -96,6 +96,7 @@ def write_projector(paths, codes, images, labels, class_names, name):
 def main():
     cli.require(FLAGS, "run")
     model, spec, config = registry.load_run(FLAGS.run, FLAGS.data_dir, kind="autoencoder")
+    check_writable(RunPaths(FLAGS.run).summary_dir)  # Before the work.
     codes, images, labels = encode_test(model, spec, FLAGS.limit, FLAGS.batch)
     write_projector(RunPaths(FLAGS.run), codes, images, labels, spec.class_names,
                     f"{config['model']} latent codes ({spec.name} test)")

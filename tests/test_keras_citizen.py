@@ -51,6 +51,34 @@ def test_a_keras_file_restores_weights_and_optimisers_and_training_goes_on(name,
     assert int(getattr(loaded, loaded.MAIN_OPTIMIZER).iterations) == 5
 
 
+def test_api_load_keras_loads_a_whole_file_and_calls_a_cut_one_damaged(lines32, tmp_path):
+    """Keras says "File not found" for a cut, empty or foreign file that is there;
+    api.load_keras names it damaged, and loads a whole one as load_model does."""
+    import zipfile
+
+    from acai import api
+    model = registry.build("acai", lines32, CONFIGS["acai"])
+    train_steps(model, lines32, 1)
+    path = tmp_path / "acai.keras"
+    model.save(str(path))
+    x = next(iter(lines32.test(4)))[0]
+    np.testing.assert_allclose(outputs(api.load_keras(path), x), outputs(model, x),
+                               atol=1e-6)
+    data = path.read_bytes()
+    damaged = {"cut.keras": data[:len(data) // 2], "empty.keras": b"",
+               "text.keras": b"not a model"}
+    for name, content in damaged.items():
+        (tmp_path / name).write_bytes(content)
+    with zipfile.ZipFile(tmp_path / "hollow.keras", "w") as archive:
+        archive.writestr("config.json", "{}")  # No weights.
+    for name in [*damaged, "hollow.keras"]:
+        with pytest.raises(ValueError, match=rf"^{tmp_path / name} is damaged \(.*\); save "
+                           "the model again with model.save, or copy the file again$"):
+            api.load_keras(tmp_path / name)
+    with pytest.raises(FileNotFoundError, match="no such file: .*nowhere.keras"):
+        api.load_keras(tmp_path / "nowhere.keras")
+
+
 def test_load_weights_into_a_new_model(lines32, tmp_path):
     model = registry.build("acai", lines32, CONFIGS["acai"])
     train_steps(model, lines32, 2)

@@ -112,14 +112,23 @@ def test_damaged_config_is_one_line_naming_it(tmp_path, lines32):
 
 def test_unwritable_checkpoint_folder_is_refused_at_the_start(tmp_path, lines32,
                                                              monkeypatch):
-    """Tests run as root, who writes through permissions: os.access stands in for a user
-    without write permission on ckpt/."""
+    """Tests run as root, who writes through permissions: a read-only ckpt/ is mocked
+    where files.check_writable (the one writability check of every command) makes its
+    test file."""
+    import errno
+    import tempfile
     model, run = new_run(tmp_path, lines32)
-    real_access = os.access
-    monkeypatch.setattr(run_lib.os, "access", lambda path, mode: (
-        False if path == run.checkpoint_dir else real_access(path, mode)))
-    with pytest.raises(RunError, match=f"cannot write to {run.checkpoint_dir}: check its "
-                       "permissions"):
+    real_file = tempfile.TemporaryFile
+
+    def read_only_ckpt(dir=None, **kwargs):
+        if os.path.abspath(dir) == os.path.abspath(run.checkpoint_dir):
+            raise OSError(errno.EROFS, "Read-only file system")
+        return real_file(dir=dir, **kwargs)
+
+    monkeypatch.setattr(tempfile, "TemporaryFile", read_only_ckpt)
+    with pytest.raises(RunError, match=f"^cannot write to {run.checkpoint_dir} \\(Read-only "
+                       "file system\\): its results would be lost; check its permissions, "
+                       "or use another --train_dir$"):
         train_in(model, lines32, run, total_kimg=1, **KWARGS)
     assert not os.listdir(run.checkpoint_dir)  # Nothing was trained.
 
@@ -391,3 +400,73 @@ def test_metrics_are_strict_json_with_null_for_a_figure_that_is_not_finite(tmp_p
                      {"kimg": 3, "loss_ae": None, "mean_distance": 0.25}]
     assert read_metrics(str(tmp_path))[1]["mean_distance"] is None
     assert (tmp_path / "curves.png").stat().st_size > 0
+
+
+@pytest.mark.slow
+def test_a_resume_puts_back_the_reports_metrics_lost_from_the_events(tmp_path, lines32,
+                                                                      caplog):
+    """metrics.jsonl deleted, or cut back to an older copy, before a resume: its lines
+    come back from the TensorBoard events (float32), and curves.png with them."""
+    model, run = new_run(tmp_path, lines32)
+    train_in(model, lines32, run, total_kimg=2, **KWARGS)
+    before = read_metrics(run.path)
+    os.remove(run.metrics_path)
+    os.remove(run.curves_path)
+    model, run = new_run(tmp_path, lines32)
+    with caplog.at_level(logging.WARNING):
+        train_in(model, lines32, run, total_kimg=3, **KWARGS)
+    assert "metrics.jsonl lacked the reports of kimg=1, 2: put back from the TensorBoard " \
+           "events" in caplog.text
+    after = read_metrics(run.path)
+    assert [entry["kimg"] for entry in after] == [1, 2, 3]
+    for old, new in zip(before, after):
+        assert list(old) == list(new)  # The same figures, in the same order.
+        for name, value in old.items():
+            assert new[name] == pytest.approx(value, rel=1e-6), name
+    assert os.path.exists(run.curves_path)
+    # Cut back to its first line: the second comes back, the third too.
+    with open(run.metrics_path) as f:
+        first = f.readline()
+    with open(run.metrics_path, "w") as f:
+        f.write(first)
+    model, run = new_run(tmp_path, lines32)
+    caplog.clear()
+    with caplog.at_level(logging.WARNING):
+        train_in(model, lines32, run, total_kimg=4, **KWARGS)
+    assert "lacked the reports of kimg=2, 3" in caplog.text
+    assert [entry["kimg"] for entry in read_metrics(run.path)] == [1, 2, 3, 4]
+
+
+@pytest.mark.slow
+def test_a_resume_without_metrics_or_events_says_which_reports_are_gone(tmp_path, lines32,
+                                                                        caplog):
+    model, run = new_run(tmp_path, lines32)
+    train_in(model, lines32, run, total_kimg=2, **KWARGS)
+    os.remove(run.metrics_path)
+    for path in glob.glob(os.path.join(run.summary_dir, "events.*")):
+        os.remove(path)
+    model, run = new_run(tmp_path, lines32)
+    with caplog.at_level(logging.WARNING):
+        train_in(model, lines32, run, total_kimg=3, **KWARGS)
+    assert "metrics.jsonl holds no report, but the run's checkpoint is at kimg=2 and its " \
+           "TensorBoard events do not hold the reports between: they are gone from " \
+           "metrics.jsonl and curves.png (training goes on)" in caplog.text
+    assert [entry["kimg"] for entry in read_metrics(run.path)] == [3]
+
+
+@pytest.mark.slow
+def test_a_lower_total_on_a_finished_run_trains_nothing_and_keeps_its_config(tmp_path,
+                                                                            lines32, caplog):
+    model, run = new_run(tmp_path, lines32)
+    train_in(model, lines32, run, total_kimg=2, **KWARGS)
+    config = open(run.config_path).read()
+    model, run = new_run(tmp_path, lines32)
+    with caplog.at_level(logging.INFO):
+        assert train_in(model, lines32, run, total_kimg=1, **KWARGS) == {}
+    assert "is done: kimg=2 >= total_kimg=1" in caplog.text
+    assert open(run.config_path).read() == config  # Still total_kimg 2.
+    assert load_config(run.path)["total_kimg"] == 2
+    # A higher total is a longer run, and config.json says so.
+    model, run = new_run(tmp_path, lines32)
+    train_in(model, lines32, run, total_kimg=3, **KWARGS)
+    assert load_config(run.path)["total_kimg"] == 3

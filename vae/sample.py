@@ -19,7 +19,7 @@ from matplotlib.figure import Figure
 from acai import registry
 from acai.lib import cli
 from acai.lib.evaluation import batched
-from acai.lib.files import save_figure
+from acai.lib.files import check_writable, save_figure
 from acai.lib.paths import RunPaths
 from acai.lib.run import RunError
 from acai.lib.summaries import images_to_grid, save_png
@@ -89,6 +89,7 @@ def main():
     cli.require(FLAGS, "run")
     model, spec, config = registry.load_run(FLAGS.run, FLAGS.data_dir, kind="vae")
     out = FLAGS.out or RunPaths(FLAGS.run).image_dir
+    check_writable(out, remedy="check its permissions, or choose another --out")
     try:
         os.makedirs(out, exist_ok=True)
     except OSError as e:

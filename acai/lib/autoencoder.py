@@ -194,21 +194,24 @@ class AutoEncoder(Model):
 
         @tf.function(input_signature=[images_spec])
         def encode(images):
-            return self.serve_encode(images)
+            return self.serve_encode(inputs.served(images, images=True))
 
         @tf.function(input_signature=[latent_spec])
         def decode(latent):
-            return {"images": f32(self.decode(latent, training=False))}
+            return {"images": f32(self.decode(inputs.served(latent), training=False))}
 
         @tf.function(input_signature=[images_spec])
         def reconstruct(images):
-            return {"reconstructions": f32(self.ae(images, training=False))}
+            return {"reconstructions": f32(self.ae(inputs.served(images, images=True),
+                                                   training=False))}
 
         @tf.function(input_signature=[image_spec("image_a"), image_spec("image_b"),
                                       scalar("steps")])
         def interpolate(image_a, image_b, steps):
             check = tf.debugging.assert_positive(
                 steps, message="interpolate: steps must be >= 1")
+            image_a = inputs.served(image_a, images=True)
+            image_b = inputs.served(image_b, images=True)
             with tf.control_dependencies([check]):
                 images, path = self.interpolate(image_a, image_b, steps)
             return {"images": f32(images), "latent": path}

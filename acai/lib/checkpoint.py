@@ -96,6 +96,13 @@ def find(directory):
     return [prefix for _, prefix in sorted(found)], bool(found)
 
 
+def report_kimgs(directory):
+    """The kimg of the report checkpoints (ckpt-<kimg>) whose files a ckpt/ folder holds."""
+    names = (os.path.basename(index)[:-len(".index")]
+             for index in glob.glob(os.path.join(directory, "ckpt-*.index")))
+    return sorted(int(name[5:]) for name in names if name[5:].isdigit())
+
+
 def latest(directory):
     """The newest checkpoint of a ckpt/ folder, or None."""
     paths, _ = find(directory)

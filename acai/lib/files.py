@@ -14,9 +14,11 @@ OSError names `path`.
 """
 
 import contextlib
+import errno
 import json
 import os
 import tempfile
+import zipfile
 
 
 def current_umask():
@@ -84,11 +86,13 @@ def save_figure(figure, path, **kwargs):
         figure.savefig(f, format="png", **kwargs)
 
 
-def check_writable(*folders):
+def check_writable(*folders, remedy="check its permissions, or copy the run somewhere "
+                   "writable"):
     """Raises OSError naming the first of `folders` (existing or to be made) that this
-    process cannot write a file into: what a command checks before hours of work whose
-    result goes there. A file is made and removed, so that a read-only file system and
-    permissions are both found (also for root, whom os.access lets through)."""
+    process cannot write a file into, with `remedy` (the next step): what every command
+    checks before the work whose result goes there. A file is made and removed, so that a
+    read-only file system and permissions are both found (also for root, whom os.access
+    lets through)."""
     for folder in folders:
         existing = os.path.abspath(folder)
         while not os.path.isdir(existing) and os.path.dirname(existing) != existing:
@@ -98,5 +102,27 @@ def check_writable(*folders):
                 pass
         except OSError as e:
             raise OSError(e.errno, f"cannot write to {folder} ({e.strerror}): its results "
-                          "would be lost; check its permissions, or copy the run somewhere "
-                          "writable") from None
+                          f"would be lost; {remedy}") from None
+
+
+def check_keras_file(path):
+    """Raises FileNotFoundError for a `.keras` file that is not there, and ValueError
+    naming it damaged for one that is not a whole Keras archive (a copy or a save cut
+    short, an empty file, another format): Keras' own load_model calls every such file
+    "not found"."""
+    if not os.path.isfile(path):
+        raise FileNotFoundError(errno.ENOENT, f"no such file: {path}")
+    remedy = "save the model again with model.save, or copy the file again"
+    if not zipfile.is_zipfile(path):
+        raise ValueError(f"{path} is damaged (not a whole .keras archive: cut short, empty "
+                         f"or another format, {os.path.getsize(path)} bytes); {remedy}")
+    try:
+        with zipfile.ZipFile(path) as archive:
+            bad = archive.testzip()  # Every member's checksum.
+            missing = {"config.json", "model.weights.h5"} - set(archive.namelist())
+    except (zipfile.BadZipFile, OSError, EOFError) as e:
+        raise ValueError(f"{path} is damaged ({e}); {remedy}") from None
+    if bad or missing:
+        what = (f"its member {bad} fails its checksum" if bad
+                else f"it lacks {', '.join(sorted(missing))}")
+        raise ValueError(f"{path} is damaged ({what}); {remedy}")

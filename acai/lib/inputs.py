@@ -11,6 +11,9 @@ Called eagerly (a notebook, a script), shape, dtype and, for images, the range o
 values are checked. Inside a tf.function (fit's train step, the export's serving
 functions) only what the graph knows when it is traced is checked, in Python, once per
 trace: nothing is added to the graph, so a step costs what it did.
+
+The exported functions check their own inputs in their graphs (`served`): a loaded
+SavedModel's signatures are called with no check of the tensors' shapes by TensorFlow.
 """
 
 import functools
@@ -132,3 +135,22 @@ def check_steps(steps, where):
     value = np.asarray(steps.numpy() if isinstance(steps, tf.Tensor) else steps)
     if value.shape or not np.issubdtype(value.dtype, np.integer) or int(value) < 1:
         raise ValueError(f"{where}: steps must be an integer >= 1, not {steps!r}")
+
+
+
+def served(x, images=False):
+    """An exported function's input `x` (its tf.function argument, of the signature's
+    shape) checked in the graph. TensorFlow checks only the dtype of what is fed through a
+    loaded SavedModel's `signatures`, not the shape (a wrong rank aborts the process in a
+    convolution): EnsureShape refuses any other shape, naming the input, and for images
+    one Assert refuses values beyond [-1, 1] give or take FAR, with the conversion to use.
+    Both cost a pass over the input, nothing beside the network's (docs/export.md)."""
+    name = x.name.split(":")[0]
+    x = tf.ensure_shape(x, x.shape, name=f"check_{name}_shape")
+    if not images:
+        return x
+    check = tf.debugging.assert_less_equal(
+        tf.reduce_max(tf.abs(x)), tf.constant(FAR, x.dtype),
+        message=f"{name}: images in [-1, 1] expected, values beyond given ({TO_IMAGES})")
+    with tf.control_dependencies([check]):
+        return tf.identity(x)

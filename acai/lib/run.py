@@ -22,7 +22,7 @@ except ImportError:  # Windows: runs are not locked.
 
 from acai.lib import checkpoint, data
 from acai.lib.errors import Interrupted, RunError
-from acai.lib.files import atomic_write, write_json, write_text
+from acai.lib.files import atomic_write, check_writable, write_json, write_text
 from acai.lib.params import declared
 from acai.lib.paths import RunPaths
 from acai.lib.summaries import plot_curves
@@ -35,7 +35,8 @@ RESTARTABLE = ("total_kimg", "report_kimg", "train_dir", "data_dir", "verbose",
 # the training binaries' flags and acai.api.train take theirs from here.
 SETTINGS = dict(batch=64, seed=None, report_kimg=64)
 __all__ = ["Interrupted", "RunError", "Run", "dataset_dirname", "append_metrics",
-           "read_metrics", "load_config", "save_config", "recover_config", "rebuild"]
+           "recover_metrics", "read_metrics", "load_config", "save_config",
+           "recover_config", "rebuild"]
 
 
 def dataset_dirname(name, classes=None):
@@ -137,10 +138,11 @@ class Run(RunPaths):
                 os.makedirs(folder, exist_ok=True)
         except OSError as e:
             raise RunError(f"cannot create the run directory {self.path}: {e.strerror}")
-        for folder in (self.path, self.checkpoint_dir, self.summary_dir, self.image_dir):
-            if not os.access(folder, os.W_OK | os.X_OK):
-                raise RunError(f"cannot write to {folder}: check its permissions, or use "
-                               "another --train_dir")
+        try:
+            check_writable(self.path, self.checkpoint_dir, self.summary_dir, self.image_dir,
+                           remedy="check its permissions, or use another --train_dir")
+        except OSError as e:
+            raise RunError(e.strerror) from None
         self.lock()
         try:
             lost = not os.path.exists(self.config_path)
@@ -152,11 +154,22 @@ class Run(RunPaths):
                 if changed:
                     raise RunError(f"{self.path} was started with another configuration "
                                    f"({changed}); use another --train_dir or the same flags")
+                if self.past_total():  # Done: config.json keeps its total (not passed).
+                    return
             save_config(self.config, self.config_path)
             read_metrics(self.path)  # A damaged report line stops the run before it trains.
         except BaseException:  # Refused: the run is not ours to keep.
             self.unlock()
             raise
+
+    def past_total(self):
+        """True when the run's newest checkpoint has reached this configuration's
+        total_kimg: a lowered --total_kimg on a finished run trains nothing and is not
+        written to config.json (which would then name a total the run had passed)."""
+        if "total_kimg" not in self.config:
+            return False
+        return (checkpoint.images_seen(checkpoint.latest(self.checkpoint_dir))
+                >= self.total_kimg << 10)
 
     def check_checkpoint(self, prefix):
         """A RunError unless the checkpoint `prefix` was written with this run's
@@ -213,6 +226,40 @@ def append_metrics(run, kimg, scalars):
     redraws curves.png."""
     history = [entry for entry in read_metrics(run.path) if entry["kimg"] < kimg]
     history.append({"kimg": kimg, **{k: finite_or_none(v) for k, v in scalars.items()}})
+    write_metrics(run, history)
+
+
+def recover_metrics(run, nimg, reports):
+    """Before a run resumed from its checkpoint at `nimg` images reports again: puts the
+    reports up to it that metrics.jsonl lacks (deleted, or cut back to an older copy)
+    back from `reports` ({kimg: scalars} its TensorBoard events hold:
+    summaries.reports_in_events), at the float32 precision TensorBoard keeps, and
+    redraws curves.png. Those that neither holds, from the kimg of its last report
+    checkpoint (ckpt-<kimg>) back, are named in one warning. -> the kimg put back."""
+    history = read_metrics(run.path)
+    have = {entry["kimg"] for entry in history}
+    back = sorted(kimg for kimg in reports if kimg not in have and kimg << 10 <= nimg)
+    if back:
+        history = sorted(history + [{"kimg": kimg, **{k: finite_or_none(v) for k, v in
+                                                       reports[kimg].items()}}
+                                    for kimg in back], key=lambda entry: entry["kimg"])
+        write_metrics(run, history)
+        logging.warning("%s lacked the reports of kimg=%s: put back from the TensorBoard "
+                        "events (float32, as TensorBoard keeps them)", run.metrics_path,
+                        ", ".join(map(str, back)))
+    reported = max((entry["kimg"] for entry in history), default=0)
+    last = max((kimg for kimg in checkpoint.report_kimgs(run.checkpoint_dir)
+                if kimg << 10 <= nimg), default=0)
+    if last > reported:
+        logging.warning("%s %s, but the run's checkpoint is at kimg=%d and its TensorBoard "
+                        "events do not hold the reports between: they are gone from "
+                        "metrics.jsonl and curves.png (training goes on)", run.metrics_path,
+                        f"ends at kimg={reported}" if history else "holds no report", last)
+    return back
+
+
+def write_metrics(run, history):
+    """Writes metrics.jsonl (atomically) and curves.png from `history`, the reports."""
     with atomic_write(run.metrics_path) as f:
         # Strict JSON (jq, JSON.parse): a figure that is not a finite number is null, also
         # in the lines of a file written before (which held a bare NaN).

@@ -205,6 +205,24 @@ def read_events(path):
     return records, False
 
 
+def reports_in_events(summary_dir):
+    """{kimg: {name: value}} of the reports a run's TensorBoard events hold, each in the
+    order it was written: the scalars written at one step in one event file, ending with
+    img_per_sec (report.Report.written). The evaluation commands' results (hparams
+    .add_results) are written apart, without it, and are not a report."""
+    reports = {}
+    for path in event_files(summary_dir):
+        found = {}
+        for _, event in read_events(path)[0]:
+            for value in event.summary.value:
+                if value.metadata.plugin_data.plugin_name == "scalars":
+                    found.setdefault(int(event.step), {})[value.tag] = float(
+                        tf.make_ndarray(value.tensor))
+        reports.update({step: scalars for step, scalars in found.items()
+                        if "img_per_sec" in scalars})
+    return reports
+
+
 def plot_curves(history, path, columns=4):
     """Draws every scalar of a run's reports (list of dicts with 'kimg') against kimg,
     one small panel each, into a PNG at `path` (atomically)."""

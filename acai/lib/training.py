@@ -32,7 +32,8 @@ from acai.lib import callbacks as run_callbacks
 from acai.lib import checkpoint, hparams, report
 from acai.lib.errors import Interrupted, RunError
 from acai.lib.report import kimg_text
-from acai.lib.summaries import prune_events
+from acai.lib.run import recover_metrics
+from acai.lib.summaries import prune_events, reports_in_events
 
 
 def epochs_from(nimg, total, period, batch):
@@ -122,6 +123,8 @@ def _train(model, spec, run, stop, *, evaluate, verbose, callbacks):
             carried = [[v.numpy() for v in m.variables] for m in model.metrics]
     # TensorBoard as far as the checkpoint: what a killed report wrote is redone.
     prune_events(run.summary_dir, int(nimg) >> 10)
+    if restored:  # metrics.jsonl as far as the checkpoint too, where the events can tell.
+        recover_metrics(run, int(nimg), reports_in_events(run.summary_dir))
     if verbose is None:
         verbose = sys.stdout.isatty()
     if evaluate == "model":

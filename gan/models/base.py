@@ -182,7 +182,8 @@ class GAN(Model):
         if not self.conditional:
             @tf.function(input_signature=[z_spec])
             def generate(z):
-                return {"images": tf.cast(self.generate(z, training=False), tf.float32)}
+                return {"images": tf.cast(self.generate(inputs.served(z), training=False),
+                                          tf.float32)}
             return {"generate": generate}
 
         nclass = int(self.nclass)
@@ -195,6 +196,7 @@ class GAN(Model):
                           label, tf.constant(nclass, tf.int64),
                           message=f"generate: labels must be < nclass = {nclass}")]
             with tf.control_dependencies(checks):
-                images = self.generate(z, label=label, training=False)
+                images = self.generate(inputs.served(z), label=inputs.served(label),
+                                       training=False)
             return {"images": tf.cast(images, tf.float32)}
         return {"generate": generate}

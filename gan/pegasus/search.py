@@ -15,7 +15,7 @@ from typing import Optional, Sequence
 import numpy as np
 
 from acai import registry
-from acai.lib.files import write_json
+from acai.lib.files import check_writable, write_json
 from acai.lib.summaries import grid_of, images_to_grid, save_png
 from gan.classifier import classifier_dir, get_classifier
 from gan.manifold import RealManifold
@@ -192,6 +192,10 @@ def search(settings):
     settings.check()
     output = settings.output_dir
     gan, ae, scorer_run, scorer_spec = load_runs(settings)
+    # Before the classifier's training and the search.
+    check_writable(output, settings.classifier_dir or classifier_dir(scorer_run),
+                   remedy="check its permissions, or choose another --output or "
+                   "--classifier_dir")
     a, b = resolve_classes(settings.classes, scorer_spec.class_names)
     names = (scorer_spec.class_names[a], scorer_spec.class_names[b])
     classifier = get_classifier(scorer_spec,
