@@ -118,14 +118,20 @@ def grid(images, cols=None):
 def read_images(paths, colors=3):
     """Image files (PNG, JPEG, BMP, GIF; any size and colour mode) as a model's input:
     float32 [N, 32, 32, colors] in [-1, 1], converted and resized as a `folder:`
-    dataset's images are. colors: 1 (grey) or 3, the model's image_shape[-1]."""
+    dataset's images are. paths: a list of paths (one path alone is taken as a list of
+    one). colors: 1 (grey) or 3, the model's image_shape[-1]."""
     if colors not in (1, 3):
         raise ValueError(f"colors={colors!r}: 1 (grey) or 3")
+    if isinstance(paths, (str, bytes, os.PathLike)):
+        paths = [paths]
+    paths = list(paths)
+    if not paths:
+        return np.zeros((0, 32, 32, colors), np.float32)
     decode = decode_fn(colors)
     images = []
-    for path, name in zip(paths, path_tensor([str(p) for p in paths])):
+    for path, name in zip(paths, path_tensor([os.fsdecode(p) for p in paths])):
         try:
             images.append(to_float(decode(name)).numpy())
         except (tf.errors.OpError, ValueError) as e:
             raise ValueError(f"cannot read {path} as an image ({str(e).splitlines()[0]})")
-    return np.stack(images) if images else np.zeros((0, 32, 32, colors), np.float32)
+    return np.stack(images)

@@ -31,8 +31,8 @@ LINES = dict(latent_width=2, depth=16, latent=16)
 
 
 def main(argv):
-    args = parse("serving_speed.py", argv, model="acai", batch=64, signature="reconstruct", warmup=5, calls=50,
-                 repeats=5)
+    args = parse("serving_speed.py", argv, model="acai", batch=64, signature="reconstruct",
+                 warmup=5, calls=50, repeats=5)
     print(describe())
     model = api.create(args["model"], (32, 32, 1), **LINES)
     with tempfile.TemporaryDirectory() as folder:

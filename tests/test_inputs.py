@@ -103,6 +103,30 @@ def test_a_gans_generate_checks_z(lines32):
     assert gan.generate(np.zeros((2, 16), np.float32)).shape == (2, 32, 32, 1)
 
 
+@pytest.mark.parametrize("name", ["dcgan", "vae"])
+def test_sample_checks_its_count_and_seed(lines32, name):
+    model = build(name, lines32, dict(depth=8, z_dim=16) if name == "dcgan" else SMALL)
+    where = f"{type(model).__name__}.sample"
+    refused(lambda: model.sample(-1), where, "count must be an integer >= 1, not -1")
+    refused(lambda: model.sample(0), "count must be an integer >= 1, not 0")
+    refused(lambda: model.sample(2.5), "count must be an integer >= 1, not 2.5")
+    refused(lambda: model.sample("3"), "count must be an integer >= 1, not '3'")
+    refused(lambda: model.sample(2, seed=-1), "seed must be an integer >= 0, not -1")
+    images, _ = model.sample(np.int64(2), seed=tf.constant(3))
+    assert images.shape == (2, 32, 32, 1)
+
+
+def test_read_images_takes_one_path_or_none(tmp_path):
+    from PIL import Image
+
+    from acai import api
+    Image.new("L", (40, 20), 255).save(tmp_path / "a.png")
+    one = api.read_images(tmp_path / "a.png", colors=1)
+    assert one.shape == (1, 32, 32, 1) and np.allclose(one, 1.0)
+    np.testing.assert_array_equal(api.read_images([str(tmp_path / "a.png")], colors=1), one)
+    assert api.read_images([], colors=3).shape == (0, 32, 32, 3)
+
+
 def test_the_range_check_reads_values_only_when_known():
     assert inputs.known_values(tf.constant([1.0, 2.0])).tolist() == [1.0, 2.0]
     assert inputs.known_values(np.array([3], np.uint8)).dtype == np.float32

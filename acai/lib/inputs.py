@@ -128,13 +128,14 @@ def codes(method):
     return checked
 
 
-def check_steps(steps, where):
-    """Raises ValueError unless a Python or eager `steps` is an integer >= 1."""
+def check_steps(steps, where, name="steps", least=1):
+    """Raises ValueError unless a Python or eager `steps` (interpolate's steps, sample's
+    count; or its seed with least=0) is an integer >= least."""
     if tf.is_symbolic_tensor(steps):
         return  # Traced: the serving function asserts it in the graph.
     value = np.asarray(steps.numpy() if isinstance(steps, tf.Tensor) else steps)
-    if value.shape or not np.issubdtype(value.dtype, np.integer) or int(value) < 1:
-        raise ValueError(f"{where}: steps must be an integer >= 1, not {steps!r}")
+    if value.shape or not np.issubdtype(value.dtype, np.integer) or int(value) < least:
+        raise ValueError(f"{where}: {name} must be an integer >= {least}, not {steps!r}")
 
 
 
