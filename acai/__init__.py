@@ -8,6 +8,12 @@ acai-lines-benchmark). tests/test_layering.py checks that imports run downwards.
 """
 
 import os
+from importlib import metadata
+
+try:
+    __version__ = metadata.version("acai-toolkit")  # setup.py's, as installed.
+except metadata.PackageNotFoundError:  # A checkout used without installing it.
+    __version__ = "unknown"
 
 # Hide TensorFlow's C++ start-up banners (INFO); warnings and errors still show.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")

@@ -48,6 +48,8 @@ for path, (inputs, outputs) in json.loads(sys.argv[1]).items():
     default = "reconstruct" if "reconstruct" in feeds else "generate"
     result["default.images"] = list(loaded.signatures["serving_default"](
         **feeds[default]).values())[0].numpy()
+    serve = list(loaded.signatures["serve"](**feeds[default]).values())[0].numpy()
+    assert (serve == result["default.images"]).all()
     if "reconstruct" in feeds:  # The functions are also attributes of the loaded object.
         result["attribute.reconstructions"] = loaded.reconstruct(
             feeds["reconstruct"]["images"])["reconstructions"].numpy()
@@ -163,6 +165,7 @@ def exports(tmp_path_factory, lines32):
     out = str(root / "out" / "dcgan")
     lines = export.export(model, out)
     assert lines == ["generate(z: float32[?,16]) -> images: float32[?,32,32,1]",
+                     "serve(z: float32[?,16]) -> images: float32[?,32,32,1]",
                      "serving_default(z: float32[?,16]) -> images: float32[?,32,32,1]"]
     result["dcgan"] = (model, None, out, "\n".join(lines))
     for name, process in processes.items():
@@ -189,8 +192,10 @@ def test_loaded_in_a_fresh_process_it_gives_the_trained_models_outputs(exports, 
                   "dcgan": ["generate"], "dcgan_conditional": ["generate"]}
     for name, (model, _, out, _) in exports.items():
         got = dict(np.load(files[out][1]))
-        assert list(got.pop("signatures")) == signatures[name] + ["serving_default"], name
-        # serving_default (TF Serving's, Keras TFSMLayer's) is reconstruct, or generate.
+        assert list(got.pop("signatures")) == signatures[name] + ["serve",
+                                                                  "serving_default"], name
+        # serving_default (TF Serving's) and serve (Keras TFSMLayer's) are reconstruct, or
+        # generate.
         default = ("reconstruct.reconstructions" if "reconstruct.reconstructions" in got
                    else "generate.images")
         np.testing.assert_array_equal(got.pop("default.images"), got[default])
@@ -255,7 +260,7 @@ def test_the_command_prints_and_saved_model_cli_shows_the_signatures(exports):
         shown[name] = {block.split("']")[0]: block
                        for block in stdout.split("signature_def['")[1:]}
     vae = shown["vae"]
-    assert {"encode", "decode", "reconstruct", "interpolate", "sample",
+    assert {"encode", "decode", "reconstruct", "interpolate", "sample", "serve",
             "serving_default"} <= set(vae)
 
     def lists(block, kind, key, dtype, shape):
@@ -307,8 +312,14 @@ def test_only_the_toolkits_own_exports_are_replaced(tmp_path, lines32):
     manifest = json.loads((out / export.MANIFEST).read_text())
     assert manifest["format"] == "saved_model" and "saved_model.pb" in manifest["files"]
     assert export.is_export(str(out))
-    # Written before the manifest: recognised by its files, and replaced.
+    # Written before the manifest (and before the `serve` signature): recognised by its
+    # files, and replaced.
+    from tensorflow.core.protobuf import saved_model_pb2
     (out / export.MANIFEST).unlink()
+    assert not export.is_export(str(out))  # `serve`: Keras' model.export writes one too.
+    saved = saved_model_pb2.SavedModel.FromString((out / "saved_model.pb").read_bytes())
+    del saved.meta_graphs[0].signature_def["serve"]
+    (out / "saved_model.pb").write_bytes(saved.SerializeToString())
     assert export.is_export(str(out))
     legacy = tmp_path / "legacy"
     legacy.mkdir()
@@ -329,7 +340,11 @@ def test_only_the_toolkits_own_exports_are_replaced(tmp_path, lines32):
                                   input_signature=[tf.TensorSpec([None], tf.float32)])
     theirs = tmp_path / "their_saved_model"
     tf.saved_model.save(module, str(theirs), signatures={"classify": module.classify})
-    for folder in (mine, mixed, theirs):
+    # Their SavedModel of serving_default alone (tf.saved_model.save's default name).
+    their_default = tmp_path / "their_default"
+    tf.saved_model.save(module, str(their_default),
+                        signatures={"serving_default": module.classify})
+    for folder in (mine, mixed, theirs, their_default):
         before = sorted(os.listdir(folder))
         assert not export.is_export(str(folder)), folder
         for write in (lambda: export.export(model, str(folder)),
@@ -342,7 +357,7 @@ def test_only_the_toolkits_own_exports_are_replaced(tmp_path, lines32):
         export.export_tflite(model, str(folder))
         assert sorted(os.listdir(folder)) == sorted(["generate.tflite", export.MANIFEST])
     assert sorted(os.listdir(tmp_path)) == ["legacy", "mine", "mixed", "out",
-                                            "their_saved_model"]
+                                            "their_default", "their_saved_model"]
 
 
 # TensorFlow's own C++ start-up log lines (not the binary's).

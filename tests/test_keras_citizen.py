@@ -28,27 +28,82 @@ def optimizers_of(model):
     return {name: getattr(model, name) for name in model.optimizer_variables()}
 
 
-@pytest.mark.parametrize("name", sorted(CONFIGS))
-def test_a_keras_file_restores_weights_and_optimisers_and_training_goes_on(name, lines32,
-                                                                        tmp_path):
-    model = registry.build(name, lines32, CONFIGS[name])
-    train_steps(model, lines32, 3)
-    x = next(iter(lines32.test(4)))[0]
-    path = str(tmp_path / f"{name}.keras")
-    model.save(path)
+# Loads every model saved by the parent (argv: folder, names) as a user would in a new
+# session: the .keras file by api.load_keras, the .weights.h5 into a model just built with
+# another seed; writes what each computes and holds, and the optimisers after one more
+# step of fit.
+ROUND_TRIP = r"""
+import sys
+import numpy as np
+from acai import api, registry
+from acai.lib import data
+sys.path.insert(0, "tests")
+from test_keras_citizen import state, tiny
+folder, names = sys.argv[1], sys.argv[2].split(",")
+spec = data.get_dataset("lines32")
+x = np.load(f"{folder}/x.npy")
+for name in names:
+    loaded = api.load_keras(f"{folder}/{name}.keras")
+    found = {"keras." + k: v for k, v in state(loaded, x).items()}
+    fresh = registry.build(name, spec, dict(tiny(name), seed=2))
+    fresh.compile()
+    fresh.load_weights(f"{folder}/{name}.weights.h5")
+    found.update({"h5." + k: v for k, v in state(fresh, x).items()})
+    loaded.fit(spec.train(32, seed=1), epochs=1, steps_per_epoch=1, verbose=0)
+    found["keras.steps_after_fit"] = np.array(
+        int(getattr(loaded, loaded.MAIN_OPTIMIZER).iterations))
+    np.savez(f"{folder}/{name}.found.npz", **found)
+"""
 
-    loaded = keras.models.load_model(path)
-    assert type(loaded) is type(model)
-    np.testing.assert_allclose(outputs(loaded, x), outputs(model, x), atol=1e-6)
-    for opt_name, optimizer in optimizers_of(model).items():
-        restored = getattr(loaded, opt_name)
-        assert int(restored.iterations) == int(optimizer.iterations) == 3, opt_name
-        for a, b in zip(optimizer.variables, restored.variables):
-            np.testing.assert_array_equal(a.numpy(), b.numpy())
-    assert loaded.optimizer is getattr(loaded, loaded.MAIN_OPTIMIZER)
-    # fit goes on from there.
-    loaded.fit(lines32.train(32, seed=1), epochs=1, steps_per_epoch=2, verbose=0)
-    assert int(getattr(loaded, loaded.MAIN_OPTIMIZER).iterations) == 5
+
+def state(model, x):
+    """What a model computes on images x (reconstructions, or G(z) and D(x)) and every
+    variable it holds by path (weights, spectral norm's u and v, optimisers), as arrays."""
+    result = {"out": outputs(model, x)}
+    if hasattr(model, "z_dim"):  # A GAN's D(x): the SN-GAN's sigma reads u and v.
+        result["critic"] = keras.ops.convert_to_numpy(model.disc(x))
+    # By position and short name: layer and optimiser paths hold per-process counters.
+    result.update({f"w/{i:03d}/{v.name}": keras.ops.convert_to_numpy(v)
+                   for i, v in enumerate(model.weights)})
+    for name, optimizer in optimizers_of(model).items():
+        result.update({f"opt/{name}/{i:03d}": keras.ops.convert_to_numpy(v)
+                       for i, v in enumerate(optimizer.variables)})
+    return result
+
+
+@pytest.mark.slow
+def test_every_model_round_trips_keras_files_in_a_fresh_process(lines32, tmp_path):
+    """All nine of the registry: .keras (api.load_keras) and .weights.h5 (load_weights into
+    a model of another seed) give back, in a new process, every variable (the SN-GAN's u
+    and v too), the same outputs and the optimisers' state, and fit goes on."""
+    import subprocess
+    import sys
+
+    from conftest import REPO
+    names = list(registry.models())
+    x = next(iter(lines32.test(4)))[0].numpy()
+    np.save(tmp_path / "x.npy", x)
+    expected = {}
+    for name in names:
+        model = registry.build(name, lines32, tiny(name))
+        train_steps(model, lines32, 3)
+        model.save(str(tmp_path / f"{name}.keras"))
+        model.save_weights(str(tmp_path / f"{name}.weights.h5"))
+        expected[name] = state(model, x)
+    result = subprocess.run([sys.executable, "-c", ROUND_TRIP, str(tmp_path),
+                             ",".join(names)], cwd=REPO, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-3000:]
+    for name in names:
+        found = dict(np.load(tmp_path / f"{name}.found.npz"))
+        assert int(found.pop("keras.steps_after_fit")) == 4, name
+        spectral = [key for key in expected[name] if key.endswith(("/sn_u", "/sn_v"))]
+        assert bool(spectral) == (name == "sngan"), name
+        for key, value in expected[name].items():
+            for kind in ("keras", "h5"):
+                if kind == "h5" and key.startswith("opt/"):
+                    continue  # .weights.h5 holds the model's variables only.
+                np.testing.assert_allclose(found[f"{kind}.{key}"], value, atol=1e-6,
+                                           err_msg=f"{name} {kind} {key}")
 
 
 def test_api_load_keras_loads_a_whole_file_and_calls_a_cut_one_damaged(lines32, tmp_path):
@@ -201,3 +256,83 @@ def test_a_model_computes_in_its_own_policy_whatever_the_global_one(tmp_path, li
     half = registry.build("baseline", lines32, dict(CONFIGS["acai"]), dtype="mixed_float16")
     half.compile()
     assert isinstance(half.optimizer_ae, keras.optimizers.LossScaleOptimizer)
+
+
+def public_calls(model, x):
+    """Every public inference call of a model on images x: {name: output}."""
+    if hasattr(model, "z_dim"):
+        z = np.random.default_rng(0).standard_normal((4, model.z_dim)).astype(np.float32)
+        return {"call": model(z), "predict": model.predict(z, verbose=0),
+                "generate": model.generate(z), "sample": model.sample(4, seed=1)[0]}
+    calls = {"call": model(x), "predict": model.predict(x, verbose=0), "ae": model.ae(x),
+             "decode": model.decode(model.encode(x)),
+             "interpolate": model.interpolate(x[0], x[1], steps=3)[0]}
+    if hasattr(model, "sample"):
+        calls["sample"] = model.sample(2, seed=1)[0]
+    return calls
+
+
+@pytest.mark.parametrize("policy", ["mixed_float16", "mixed_bfloat16"])
+def test_every_public_call_of_every_model_works_under_a_global_mixed_policy(lines32,
+                                                                           policy):
+    """The user's global policy set before the model is made (the model computes in it):
+    every call gives images of the model's shape, finite, as float32 where the API says
+    so, and close to what the same weights give in float32."""
+    x = next(iter(lines32.test(4)))[0].numpy()
+    for name in registry.models():
+        keras.mixed_precision.set_global_policy(policy)
+        model = registry.build(name, lines32, tiny(name))
+        assert model.dtype_policy.name == policy, name
+        mixed = public_calls(model, x)
+        keras.mixed_precision.set_global_policy("float32")
+        exact = registry.build(name, lines32, tiny(name), dtype="float32")
+        exact.set_weights(model.get_weights())
+        for call, output in public_calls(exact, x).items():
+            got = keras.ops.convert_to_numpy(mixed[call]).astype(np.float32)
+            assert got.shape == output.shape and got.shape[-3:] == (32, 32, 1), (name, call)
+            assert np.isfinite(got).all(), (name, call)
+            # Half precision: within a few of its steps of the float32 outputs in [-1, 1].
+            assert np.abs(got - keras.ops.convert_to_numpy(output)).max() < 0.1, (name, call)
+        for call in ("generate", "ae", "decode", "sample", "interpolate"):
+            if call in mixed:
+                assert mixed[call].dtype == np.float32 or mixed[call].dtype == tf.float32, \
+                    (name, call, mixed[call].dtype)
+
+
+def test_keras_export_and_tfsmlayer_serve_the_model(lines32, tmp_path):
+    """model.export (Keras' own, endpoint `serve`), without a call first, and
+    keras.layers.TFSMLayer of acai-export's SavedModel with its default endpoint."""
+    from acai.lib.export import export
+    x = next(iter(lines32.test(4)))[0].numpy()
+    for name in ("acai", "dcgan"):
+        model = registry.build(name, lines32, tiny(name))
+        given = (np.random.default_rng(0).standard_normal((4, 16)).astype(np.float32)
+                 if name == "dcgan" else x)
+        want = keras.ops.convert_to_numpy(model(given))
+        model.export(str(tmp_path / f"{name}_keras"), verbose=False)
+        reloaded = tf.saved_model.load(str(tmp_path / f"{name}_keras"))
+        np.testing.assert_allclose(reloaded.serve(given).numpy(), want, atol=1e-5)
+        export(model, str(tmp_path / name))
+        layer = keras.layers.TFSMLayer(str(tmp_path / name))  # call_endpoint="serve"
+        (out,) = layer(given).values()
+        np.testing.assert_allclose(keras.ops.convert_to_numpy(out), want, atol=1e-5)
+
+
+def test_a_model_class_shows_its_hyperparameters_to_help_and_ides():
+    import inspect
+
+    import acai
+    from acai.models import ACAI
+    signature = inspect.signature(ACAI)
+    assert list(signature.parameters)[:2] == ["image_shape", "nclass"]
+    advweight = signature.parameters["advweight"]
+    assert advweight.default == 0.5 and advweight.annotation is float
+    assert advweight.kind is inspect.Parameter.KEYWORD_ONLY
+    assert signature.parameters["lr"].default == 1e-4  # A base's parameter too.
+    assert "advweight (float, default 0.5): " in ACAI.__doc__
+    for name, cls in registry.models().items():  # Every model, every parameter.
+        parameters = inspect.signature(cls).parameters
+        for param in cls.PARAMS:
+            assert parameters[param.name].default == param.default, (name, param.name)
+        assert cls.__doc__.count("Hyperparameters (") == 1, name
+    assert acai.__version__ not in ("", None)

@@ -176,6 +176,9 @@ class AutoEncoder(Model):
                 lambda name: tf.TensorSpec(self.image_shape, tf.float32, name=name),
                 lambda name: tf.TensorSpec([], tf.int32, name=name))
 
+    def call_signature(self):
+        return [self.serving_specs()[0]]
+
     def serve_encode(self, images):
         return {"latent": f32(self.encode(images, training=False))}
 

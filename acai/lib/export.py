@@ -14,7 +14,8 @@ its files alone: see `is_export`) is ever replaced; any other is refused, untouc
 Check it with `saved_model_cli show --all --dir OUT`; load it with
 `tf.saved_model.load(OUT)` (TensorFlow only: the toolkit is not needed). Its
 `serving_default` signature is the model's SERVING_DEFAULT function (reconstruct for an
-autoencoder, generate for a GAN), what TF Serving and Keras' TFSMLayer call by default.
+autoencoder, generate for a GAN), what TF Serving calls by default; `serve` is the same
+function, what Keras 3's TFSMLayer calls by default.
 
 `export_onnx(model, export_dir)` writes OUT/<name>.onnx for every serving function but
 a VAE's `sample` (its seeded random draws have no ONNX operator), each run once by
@@ -102,7 +103,9 @@ def _unmarked_saved_model(path, names):
     # Every SavedModel also lists TensorFlow's own __saved_model_init_op.
     signatures = {name for graph in saved.meta_graphs for name in graph.signature_def
                   if not name.startswith("__saved_model")}
-    return bool(signatures) and signatures <= set(UNMARKED_NAMES) | {"serving_default"}
+    # At least one of the toolkit's own names: serving_default alone is anyone's.
+    return (bool(signatures - {"serving_default"})
+            and signatures <= set(UNMARKED_NAMES) | {"serving_default"})
 
 
 def is_export(path):
@@ -202,7 +205,8 @@ def export(model, export_dir):
     check_export_dir(export_dir)
     functions = model.serving_functions()
     module, signatures = serving_module(functions)
-    signatures["serving_default"] = signatures[model.SERVING_DEFAULT]
+    # TF Serving calls serving_default; Keras 3's TFSMLayer calls `serve` by default.
+    signatures["serving_default"] = signatures["serve"] = signatures[model.SERVING_DEFAULT]
     staging = _staging_dir(export_dir)
     try:
         tf.saved_model.save(module, staging, signatures=signatures)

@@ -17,6 +17,9 @@ optimisers, so `model.save("m.keras")` / `keras.models.load_model` round-trip th
 the others follow (FollowLearningRate).
 """
 
+import inspect
+from typing import Optional
+
 import keras
 import tensorflow as tf
 
@@ -118,6 +121,35 @@ def unpack(data):
     return data, None
 
 
+KIND_TYPES = {"integer": int, "float": float, "bool": bool, "string": str, "enum": str}
+
+
+def described(cls):
+    """Gives a model class the signature and help its hyperparameters make (its PARAMS
+    and its bases', the one source): `inspect.signature(ACAI)` and IDEs list each as a
+    keyword with its default and type, and `help(ACAI)` ends with what each means."""
+    params = declared(cls)
+    fixed = [inspect.Parameter("image_shape", inspect.Parameter.POSITIONAL_OR_KEYWORD,
+                               annotation=tuple),
+             inspect.Parameter("nclass", inspect.Parameter.POSITIONAL_OR_KEYWORD,
+                               default=0, annotation=int)]
+    keywords = [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default,
+                                  annotation=annotation)
+                for name, default, annotation in (("seed", None, Optional[int]),
+                                                  ("name", None, Optional[str]),
+                                                  ("dtype", None, Optional[str]))]
+    keywords += [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY,
+                                   default=param.default,
+                                   annotation=KIND_TYPES.get(param.kind, inspect.Parameter.empty))
+                 for name, param in params.items()]
+    cls.__signature__ = inspect.Signature(fixed + keywords)
+    lines = [f"  {name} ({param.kind}, default {param.default!r}): {param.help}"
+             for name, param in params.items()]
+    doc = (cls.__doc__ or "").rstrip().split("\n\nHyperparameters (")[0]
+    cls.__doc__ = (doc + f"\n\nHyperparameters ({cls.__name__}(image_shape, nclass, "
+                   "**these), the training binaries' flags):\n" + "\n".join(lines))
+
+
 class Model(SkipSymbolicBuild):
     """What every model of the toolkit shares with Keras' `fit` and the run folder.
 
@@ -161,6 +193,7 @@ class Model(SkipSymbolicBuild):
         super().__init_subclass__(**kwargs)
         keras.saving.register_keras_serializable(package=cls.__module__.split(".")[0],
                                                  name=cls.__name__)(cls)
+        described(cls)
 
     def __init__(self, image_shape, nclass=0, *, seed=None, name=None, dtype=None,
                  **params):
@@ -265,6 +298,23 @@ class Model(SkipSymbolicBuild):
         # Every network is built when the model is made: nothing waits for a first call.
         self.built = True
         return super().load_weights(filepath, **kwargs)
+
+    def call_signature(self):
+        """[tf.TensorSpec] of what `call` takes: an autoencoder's images, a GAN's z."""
+        raise NotImplementedError
+
+    def export(self, filepath, format="tf_saved_model", verbose=None, input_signature=None,
+               **kwargs):
+        """Keras' `model.export`: `call` (an autoencoder's reconstruction, a GAN's G(z)) as
+        a SavedModel whose endpoint is `serve` (or ONNX, format="onnx"), its input the
+        model's own (`call_signature`) unless given. Keras reads a subclassed model's input
+        from its first call; the toolkit's networks are built when the model is made, so
+        none may have happened. acai.lib.export.export (acai-export) writes every serving
+        function (encode, decode, ...) instead, each checking its inputs."""
+        self.built = True
+        return super().export(filepath, format=format, verbose=verbose,
+                              input_signature=input_signature or self.call_signature(),
+                              **kwargs)
 
     def follow_learning_rate(self):
         """Sets every other optimiser's learning rate to its compiled one times the main

@@ -97,13 +97,14 @@ class GAN(Model):
         """G: z [B, z_dim] (and, when conditional, the class: indices [B] or vectors
         [B, nclass], a mix of one-hots mixes classes) -> images in [-1, 1], float32."""
         inputs.check_vectors(z, (self.z_dim,), "z", f"{type(self).__name__}.generate")
-        z = tf.convert_to_tensor(z, tf.float32)
+        # Cast, not converted: Keras hands `call` z in the global policy's dtype.
+        z = tf.cast(tf.convert_to_tensor(z), tf.float32)
         given = [z, self.label_vector(label)] if self.conditional else z
         return tf.cast(self.generator(given, training=training), tf.float32)
 
     def disc(self, x, label=None, training=False):
         """D: images (and class vectors) -> one float32 output per image."""
-        x = tf.convert_to_tensor(x, tf.float32)
+        x = tf.cast(tf.convert_to_tensor(x), tf.float32)
         given = [x, self.label_vector(label)] if self.conditional else x
         return tf.reshape(tf.cast(self.discriminator(given, training=training), tf.float32),
                           [-1])
@@ -177,10 +178,13 @@ class GAN(Model):
                                                 maxval=self.nclass, dtype=tf.int32)
         return self.generate(z, label, training=False), z
 
+    def call_signature(self):
+        return [tf.TensorSpec([None, int(self.z_dim)], tf.float32, name="z")]
+
     def serving_functions(self):
         """generate(z [N, z_dim]) -> images [N, H, W, C] (float32), or, conditional,
         generate(z, label int64 [N] in [0, nclass))."""
-        z_spec = tf.TensorSpec([None, int(self.z_dim)], tf.float32, name="z")
+        z_spec, = self.call_signature()
         if not self.conditional:
             @tf.function(input_signature=[z_spec])
             def generate(z):
