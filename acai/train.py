@@ -41,10 +41,11 @@ def main():
     training.train(model, spec, run, verbose=FLAGS.verbose)
 
 
-def run_as(prog, default_model):
-    """Runs this trainer as the binary `prog` whose --model defaults to `default_model`."""
+def run_as(prog, default_model, doc=None):
+    """Runs this trainer as the binary `prog` whose --model defaults to `default_model`;
+    doc: what its --help starts with (default this module's docstring)."""
     cli.launch(main, prog, lambda: training_flags.define(registry.models(), default_model),
-               FLAGS)
+               FLAGS, doc=doc)
 
 
 def run():

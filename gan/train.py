@@ -14,7 +14,7 @@ from acai.train import run_as
 
 
 def run():
-    run_as("gan-train", "dcgan")
+    run_as("gan-train", "dcgan", __doc__)
 
 
 if __name__ == "__main__":

@@ -336,3 +336,20 @@ def test_a_model_class_shows_its_hyperparameters_to_help_and_ides():
             assert parameters[param.name].default == param.default, (name, param.name)
         assert cls.__doc__.count("Hyperparameters (") == 1, name
     assert acai.__version__ not in ("", None)
+
+
+@pytest.mark.parametrize("name", ["acai", "sngan"])
+def test_a_frozen_model_fits_without_updating_its_weights(lines32, name):
+    """model.trainable = False, as in Keras: fit runs, reports its losses and changes no
+    kernel or bias (it used to crash unpacking no gradients); compile says so."""
+    model = registry.build(name, lines32, tiny(name))
+    model.trainable = False
+    with pytest.warns(UserWarning, match="has no trainable weights"):
+        model.compile()
+    weights = [v for v in model.weights if v.name in ("kernel", "bias")]
+    assert weights
+    before = [v.numpy().copy() for v in weights]
+    history = model.fit(lines32.train(32, seed=0), epochs=1, steps_per_epoch=2, verbose=0)
+    assert all(np.isfinite(values).all() for values in history.history.values())
+    for variable, value in zip(weights, before):
+        np.testing.assert_array_equal(variable.numpy(), value, err_msg=variable.path)

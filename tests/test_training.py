@@ -318,3 +318,12 @@ def test_console_script_trains(tmp_path):
     assert [entry["kimg"] for entry in read_metrics(str(run_dir))] == [1]
     helped = subprocess.run([script, "--help"], capture_output=True, text=True, timeout=120)
     assert helped.returncode == 0 and "acai-train" in helped.stdout
+    # Each trainer's --help starts with its own description (they used to show
+    # acai-train's).
+    for name, start in (("gan-train", "Trains a GAN"),
+                        ("vae-train", "Trains the paper's VAE baseline")):
+        other = os.path.join(os.path.dirname(script), name)
+        helped = subprocess.run([other, "--help"], capture_output=True, text=True,
+                                timeout=120)
+        assert helped.returncode == 0 and helped.stdout.lstrip().startswith(start), \
+            helped.stdout[:200]

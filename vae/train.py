@@ -14,7 +14,7 @@ from acai.train import run_as
 
 
 def run():
-    run_as("vae-train", "vae")
+    run_as("vae-train", "vae", __doc__)
 
 
 if __name__ == "__main__":

@@ -59,18 +59,18 @@ def guarded(main, prog):
         sys.exit(f"{prog}: error: {e}")
 
 
-def launch(main, prog, define=None, flag_values=flags.FLAGS):
+def launch(main, prog, define=None, flag_values=flags.FLAGS, doc=None):
     """Defines the binary's flags (`define()`, into `flag_values`: absl's FLAGS, which
     absl's app parses), parses them and runs main() as the binary `prog`; --help lists
-    the flags `define` made and starts with the docstring of main's module (also for a
-    console script)."""
+    the flags `define` made and starts with `doc`, by default the docstring of main's
+    module (also for a console script)."""
     before = set(flag_values)
     if define is not None:
         define()
     adopt_flags(flag_values, set(flag_values) - before)
     entry = sys.modules.get("__main__")
     if entry is not None and not entry.__doc__:
-        entry.__doc__ = sys.modules[main.__module__].__doc__
+        entry.__doc__ = doc or sys.modules[main.__module__].__doc__
 
     if os.environ.get("ACAI_TRACEBACK"):
         keras.config.disable_traceback_filtering()

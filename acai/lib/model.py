@@ -18,6 +18,7 @@ the others follow (FollowLearningRate).
 """
 
 import inspect
+import warnings
 from typing import Optional
 
 import keras
@@ -47,6 +48,8 @@ def minimize(optimizer, tape, loss, variables):
     batch; Keras' optimiser sums the replicas' gradients, so each is divided by the
     number of replicas to step on the mean over the whole batch.
     """
+    if not variables:  # model.trainable = False (or a frozen network): as Keras, no step.
+        return
     replicas = tf.distribute.get_strategy().num_replicas_in_sync
     with tape:  # The loss scaling must be recorded too.
         loss = optimizer.scale_loss(loss / replicas if replicas > 1 else loss)
@@ -279,6 +282,9 @@ class Model(SkipSymbolicBuild):
         self.learning_rates = {name: learning_rate_of(getattr(self, name))
                                for name in names}
         self.built = True
+        if not self.trainable_weights:  # Keras says so in its own train_step.
+            warnings.warn(f"{self.name} has no trainable weights (trainable = False): fit "
+                          "reports its losses and updates nothing", stacklevel=2)
 
     def get_compile_config(self):
         """The optimisers (each one's class and settings) and jit_compile: what
