@@ -23,6 +23,7 @@ Models are keras.Models: `model.fit`, `model.summary()`, Keras callbacks all app
 """
 
 import os
+from typing import Optional, Sequence, Union
 
 import keras
 import numpy as np
@@ -33,13 +34,16 @@ from acai.lib import data, training
 from acai.lib.data.folders import decode_fn, path_tensor
 from acai.lib.data.pipeline import to_float
 from acai.lib.files import check_keras_file
+from acai.lib.model import Model
 from acai.lib.run import SETTINGS
 from acai.lib.summaries import ShownFigure, grid_figure, grid_of, to_uint8
 
 MODELS = registry.MODELS
+PathLike = Union[str, os.PathLike]
+Figure = ShownFigure  # A matplotlib Figure a notebook shows inline.
 
 
-def load(run_dir, data_dir=None):
+def load(run_dir: PathLike, data_dir: Optional[PathLike] = None) -> Model:
     """The model of the run in `run_dir` at its latest checkpoint, computing in float32.
 
     data_dir: the TFDS folder, if not the one the run was trained with.
@@ -48,7 +52,7 @@ def load(run_dir, data_dir=None):
     return model
 
 
-def load_keras(path, compile=True):
+def load_keras(path: PathLike, compile: bool = True) -> Model:
     """A model of the toolkit saved with `model.save(path)` (a `.keras` file):
     keras.models.load_model once the toolkit's classes are registered (importing the
     toolkit does that), with optimiser state when `compile`. A file that is cut short,
@@ -59,7 +63,7 @@ def load_keras(path, compile=True):
     return keras.models.load_model(path, compile=compile)
 
 
-def create(name, image_shape, nclass=0, **params):
+def create(name: str, image_shape: Sequence[int], nclass: int = 0, **params) -> Model:
     """A new model `name` (see MODELS) for images of `image_shape` (H, W, C) in [-1, 1];
     nclass > 0 for labelled data (the autoencoders' latent probe, conditional GANs);
     params: the model's hyperparameters (its flags), its defaults otherwise; and
@@ -68,15 +72,18 @@ def create(name, image_shape, nclass=0, **params):
     return registry.model_class(name)(image_shape, nclass, **params)
 
 
-def dataset(name, data_dir=None, classes=None):
+def dataset(name: str, data_dir: Optional[PathLike] = None,
+            classes: Optional[Sequence[str]] = None) -> data.DataSpec:
     """A dataset of the toolkit by name ('lines32', 'mnist32', 'folder:PATH', ...): its
     .train(batch, seed=...) is an endless tf.data of (images, labels) batches."""
     return data.get_dataset(name, data_dir, classes)
 
 
-def train(model, dataset_name, train_dir, *, total_kimg,
-          report_kimg=SETTINGS["report_kimg"], batch=SETTINGS["batch"], seed=None,
-          classes=None, data_dir=None, callbacks=(), verbose=None):
+def train(model: Model, dataset_name: str, train_dir: PathLike, *, total_kimg: int,
+          report_kimg: int = SETTINGS["report_kimg"], batch: int = SETTINGS["batch"],
+          seed: Optional[int] = None, classes: Optional[Sequence[str]] = None,
+          data_dir: Optional[PathLike] = None, callbacks: Sequence = (),
+          verbose: Optional[bool] = None) -> dict:
     """Trains `model` in a run folder, as acai-train does: reports, image grids,
     metrics.jsonl, checkpoints and resume, every `report_kimg`, until `total_kimg`.
 
@@ -95,27 +102,27 @@ def train(model, dataset_name, train_dir, *, total_kimg,
     return training.train(model, spec, run, callbacks=callbacks, verbose=verbose)
 
 
-def show(images, cols=None, title=None):
+def show(images, cols: Optional[int] = None, title: Optional[str] = None) -> Figure:
     """A matplotlib Figure of images [N, H, W, C] in [-1, 1] (a model's output, a
     dataset's batch) as a grid, `cols` per row (default about square). A notebook shows
     the returned figure inline; the toolkit never touches pyplot or the backend."""
     return grid_figure(images, cols, title)
 
 
-def figure(**kwargs):
+def figure(**kwargs) -> Figure:
     """A new matplotlib Figure (keyword arguments: Figure's, e.g. figsize=(4, 3)) that a
     notebook shows inline when it is a cell's result, with no pyplot: draw on
     `figure.add_subplot()`."""
     return ShownFigure(**kwargs)
 
 
-def grid(images, cols=None):
+def grid(images, cols: Optional[int] = None) -> np.ndarray:
     """Images [N, H, W, C] in [-1, 1] -> one uint8 image [rows * H, cols * W, C] of the
     grid, e.g. for PIL.Image.fromarray or an image summary."""
     return to_uint8(grid_of(images, cols))
 
 
-def read_images(paths, colors=3):
+def read_images(paths: Union[PathLike, Sequence[PathLike]], colors: int = 3) -> np.ndarray:
     """Image files (PNG, JPEG, BMP, GIF; any size and colour mode) as a model's input:
     float32 [N, 32, 32, colors] in [-1, 1], converted and resized as a `folder:`
     dataset's images are. paths: a list of paths (one path alone is taken as a list of

@@ -5,8 +5,11 @@ core; this registry, the Python API (acai.api) and the binaries combine the fami
 Adding a model is one file declaring it and one line here.
 """
 
+from typing import Dict, Optional, Sequence, Tuple, Type
 
 from acai.lib.autoencoder import AutoEncoder
+from acai.lib.data import DataSpec
+from acai.lib.model import Model
 from acai.lib.params import declared
 from acai.lib.run import Run, RunError, dataset_dirname, load_config
 from acai.lib.run import rebuild
@@ -35,24 +38,24 @@ KINDS = {
 }
 
 
-def models():
+def models() -> Dict[str, Type[Model]]:
     """{name: model class} of every model."""
     return dict(MODELS)
 
 
-def model_class(name):
+def model_class(name: str) -> Type[Model]:
     if name not in MODELS:
         raise RunError(f"unknown model {name!r}; valid: {', '.join(sorted(MODELS))}")
     return MODELS[name]
 
 
-def build(name, spec, config, dtype=None):
+def build(name: str, spec: DataSpec, config: dict, dtype: Optional[str] = None) -> Model:
     """The model `name` for dataset `spec`, from a flat configuration dict; `dtype`: its
     dtype policy (None: Keras' global one)."""
     return model_class(name).create(spec, config, dtype=dtype)
 
 
-def name_of(model):
+def name_of(model: Model) -> str:
     """The registry's name of a model's class."""
     for name, cls in MODELS.items():
         if type(model) is cls:
@@ -60,7 +63,9 @@ def name_of(model):
     raise ValueError(f"{type(model).__name__} is not a model of the registry")
 
 
-def new_run(model, spec, train_dir, *, classes=None, data_dir=None, **settings):
+def new_run(model: Model, spec: DataSpec, train_dir: str, *,
+            classes: Optional[Sequence[str]] = None, data_dir: Optional[str] = None,
+            **settings) -> Run:
     """The run folder of `model` trained on `spec`: train_dir/<dataset>/<experiment name>.
 
     Its config.json holds the model's name and declared parameters, the dataset, the
@@ -77,7 +82,8 @@ def new_run(model, spec, train_dir, *, classes=None, data_dir=None, **settings):
                defaults={name: param.default for name, param in params.items()})
 
 
-def load_run(run_dir, data_dir=None, kind=None):
+def load_run(run_dir: str, data_dir: Optional[str] = None,
+             kind: Optional[str] = None) -> Tuple[Model, DataSpec, dict]:
     """-> (model, spec, config) of the run in `run_dir` at its latest checkpoint.
 
     kind: None, or "autoencoder", "vae", "gan": a run of another kind is a RunError

@@ -33,6 +33,7 @@ import json
 import os
 import shutil
 import tempfile
+from typing import Dict, List
 
 import numpy as np
 import tensorflow as tf
@@ -108,7 +109,7 @@ def _unmarked_saved_model(path, names):
             and signatures <= set(UNMARKED_NAMES) | {"serving_default"})
 
 
-def is_export(path):
+def is_export(path: str) -> bool:
     """Whether `path` holds an export of the toolkit: one with its MANIFEST, or one written
     before the manifest, recognised only where its files say so unambiguously (a
     SavedModel whose signatures are all serving functions', or a folder of
@@ -195,7 +196,7 @@ def _publish(staging, export_dir):
             shutil.rmtree(old, ignore_errors=True)
 
 
-def export(model, export_dir):
+def export(model, export_dir: str) -> List[str]:
     """Writes `model`'s serving signatures as a SavedModel at export_dir.
 
     Returns the lines of `describe` for the signatures written. The model computes in its
@@ -257,7 +258,8 @@ def example_inputs(specs, seed=0):
             for s in specs}
 
 
-def export_tflite(model, export_dir, batch=1, tolerance=1e-4):
+def export_tflite(model, export_dir: str, batch: int = 1,
+                  tolerance: float = 1e-4) -> Dict[str, float]:
     """Writes OUT/<name>.tflite for each serving function of batches, at `batch` images
     a call; -> {name: the largest difference from TensorFlow's output on random inputs}.
     A function that does not convert, or computes otherwise than TensorFlow, is an
@@ -283,7 +285,7 @@ NOT_ONNX = ("sample",)
 ONNX_OPSET = 17
 
 
-def export_onnx(model, export_dir, tolerance=1e-5):
+def export_onnx(model, export_dir: str, tolerance: float = 1e-5) -> Dict[str, float]:
     """Writes OUT/<name>.onnx for each serving function but NOT_ONNX; -> {name: the
     largest difference from TensorFlow's output on random inputs (a batch of 2)}. A
     function that does not convert, or computes otherwise, is an ExportError."""
