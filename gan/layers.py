@@ -13,6 +13,7 @@ import math
 
 import keras
 
+from acai.lib.layers import network
 from gan import spectral_norm as spectral_norm_lib
 
 BN = dict(momentum=0.9, epsilon=1e-5)
@@ -56,6 +57,7 @@ def normalized_relu(h, dtype):
     return keras.layers.ReLU(dtype=dtype)(keras.layers.BatchNormalization(**BN, dtype=dtype)(h))
 
 
+@network
 def generator(z_dim, image_shape, top, *, kernel, to_image, nclass=0,
               initializer=glorot, name="generator", dtype=None):
     """to_image: 'deconv' (the last transposed convolution outputs the image, DCGAN) or
@@ -91,6 +93,7 @@ def generator(z_dim, image_shape, top, *, kernel, to_image, nclass=0,
     return keras.Model(inputs if nclass else z, image, name=name)
 
 
+@network
 def discriminator(image_shape, convolutions, *, slope, batch_norm=False,
                   spectral_norm=False, nclass=0, initializer=glorot,
                   name="discriminator", dtype=None):

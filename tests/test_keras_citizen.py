@@ -353,3 +353,18 @@ def test_a_frozen_model_fits_without_updating_its_weights(lines32, name):
     assert all(np.isfinite(values).all() for values in history.history.values())
     for variable, value in zip(weights, before):
         np.testing.assert_array_equal(variable.numpy(), value, err_msg=variable.path)
+
+
+def test_every_variable_path_names_its_network(lines32):
+    """TensorBoard's weight histograms are tagged by variable path: each starts with the
+    network it is in (encoder/, decoder/, critic/, generator/, discriminator/, ...), and
+    the critic's encoder is not taken for the autoencoder's."""
+    for name in registry.models():
+        model = registry.build(name, lines32, tiny(name))
+        networks = {layer.name for layer in model.layers}
+        for variable in model.weights:
+            assert variable.path.split("/")[0] in networks, (name, variable.path)
+    acai = registry.build("acai", lines32, tiny("acai"))
+    assert all(v.path.startswith("critic/critic_encoder/")
+               for v in acai.critic.weights), acai.critic.weights[0].path
+    assert all(v.path.startswith("encoder/") for v in acai.encoder.weights)

@@ -10,6 +10,8 @@ from N(0, 1 / ((1 + 0.2^2) * fan_in)), He's initialisation for a leaky ReLU of s
 policy).
 """
 
+import functools
+import inspect
 import math
 
 import keras
@@ -83,6 +85,23 @@ def scales_for(image_width, latent_width):
     return scales
 
 
+def network(builder):
+    """Decorates a function building a functional keras.Model named by its `name`
+    argument: its layers are made in a name scope of that name, so that their variables'
+    paths (model.weights, TensorBoard's histograms) say which network each is in:
+    encoder/conv2d_3/kernel, critic/critic_encoder/conv2d_40/kernel. Layer names, and so
+    `.keras` files and checkpoints, are as they were."""
+    defaults = inspect.signature(builder).parameters
+
+    @functools.wraps(builder)
+    def built(*args, **kwargs):
+        name = kwargs.get("name", defaults["name"].default)
+        with keras.name_scope(name):
+            return builder(*args, **kwargs)
+    return built
+
+
+@network
 def encoder(input_shape, scales, depth, latent, name="encoder", dtype=None):
     """The paper's encoder: image (H, W, C) -> latent (H >> scales, W >> scales, latent)."""
     x = keras.Input(input_shape)
@@ -96,6 +115,7 @@ def encoder(input_shape, scales, depth, latent, name="encoder", dtype=None):
     return keras.Model(x, y, name=name)
 
 
+@network
 def decoder(latent_shape, scales, depth, colors, name="decoder", dtype=None):
     """The paper's decoder: latent (h, w, latent) -> image logits (h << scales, w << scales, C)."""
     z = keras.Input(latent_shape)
@@ -109,6 +129,7 @@ def decoder(latent_shape, scales, depth, colors, name="decoder", dtype=None):
     return keras.Model(z, y, name=name)
 
 
+@network
 def critic(input_shape, scales, depth, latent, name="critic", dtype=None):
     """ACAI's critic: the encoder architecture, its output averaged to one scalar per image."""
     x = keras.Input(input_shape)
