@@ -368,3 +368,19 @@ def test_every_variable_path_names_its_network(lines32):
     assert all(v.path.startswith("critic/critic_encoder/")
                for v in acai.critic.weights), acai.critic.weights[0].path
     assert all(v.path.startswith("encoder/") for v in acai.encoder.weights)
+
+
+def test_plot_model_draws_every_network(lines32, tmp_path):
+    """keras.utils.plot_model of each network of every model (pydot and Graphviz are not
+    the toolkit's dependencies: skipped without them)."""
+    import shutil
+    pytest.importorskip("pydot", reason="plot_model needs pydot (pip install pydot)")
+    if shutil.which("dot") is None:
+        pytest.skip("plot_model needs Graphviz's dot (apt-get install graphviz)")
+    for name in registry.models():
+        model = registry.build(name, lines32, tiny(name))
+        for network in model.layers:
+            if isinstance(network, keras.Model):
+                path = tmp_path / f"{name}_{network.name}.png"
+                keras.utils.plot_model(network, to_file=str(path), show_shapes=True)
+                assert path.read_bytes()[:4] == b"\x89PNG", (name, network.name)
