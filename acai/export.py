@@ -10,7 +10,9 @@ precision the run trained in:
   VAEs, also     sample(count, seed) -> images, latent
   GANs           generate(z[, label]) -> images
 
-serving_default is reconstruct for an autoencoder, generate for a GAN. No output is named
+serving_default (and serve) is reconstruct for an autoencoder, generate for a GAN. It
+says which checkpoint (kimg) it exported, and warns when the run has not reached its
+total_kimg. No output is named
 like an input.
 
 --format=onnx writes OUT/<name>.onnx instead, every function but a VAE's sample (tf2onnx
@@ -25,10 +27,10 @@ export at OUT is replaced, any other folder is left alone.
 
 import os
 
-from absl import flags
+from absl import flags, logging
 
 from acai import registry
-from acai.lib import cli
+from acai.lib import checkpoint, cli
 from acai.lib.export import (ONNX_OPSET, ExportError, check_export_dir, export,
                              export_onnx, export_tflite, staging_check)
 from acai.lib.paths import RunPaths
@@ -59,7 +61,12 @@ def main():
         raise ExportError(f"no run at {FLAGS.run}: {config_path} not found")
     check_export_dir(FLAGS.export_dir)
     staging_check(FLAGS.export_dir)
-    model, _, _ = registry.load_run(FLAGS.run, FLAGS.data_dir)
+    model, _, config = registry.load_run(FLAGS.run, FLAGS.data_dir)
+    kimg, total = checkpoint.kimg_done(FLAGS.run), config.get("total_kimg")
+    print(f"{FLAGS.run}: its checkpoint of kimg={kimg}")
+    if total is not None and kimg < int(total):
+        logging.warning("%s has not finished training (kimg=%d of its total_kimg=%s): "
+                        "exporting its latest checkpoint", FLAGS.run, kimg, total)
     if FLAGS.format in ("tflite", "onnx"):
         if FLAGS.format == "tflite":
             differences = export_tflite(model, FLAGS.export_dir, FLAGS.tflite_batch)

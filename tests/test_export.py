@@ -234,6 +234,7 @@ def test_loaded_in_a_fresh_process_it_gives_the_trained_models_outputs(exports, 
 
 def test_the_command_prints_and_saved_model_cli_shows_the_signatures(exports):
     stdout = exports["baseline"][3]
+    assert f"{exports['baseline'][1]}: its checkpoint of kimg=1" in stdout
     assert "encode(images: float32[?,32,32,1]) -> latent: float32[?,4,4,8]" in stdout
     assert ("interpolate(image_a: float32[32,32,1], image_b: float32[32,32,1], "
             "steps: int32[]) -> images: float32[?,32,32,1], latent: float32[?,4,4,8]"
@@ -503,3 +504,19 @@ def test_a_killed_exports_staging_folder_is_removed_by_the_next(tmp_path, lines3
     export.export(model, str(tmp_path / "out"))
     assert not stale.exists() and live.exists()
     assert (tmp_path / "out" / "saved_model.pb").exists()
+
+
+def test_an_unfinished_run_exports_its_latest_checkpoint_with_a_warning(tmp_path, lines32):
+    _, run_dir = train_run(tmp_path / "runs", lines32, "baseline", **AE)
+    config_path = os.path.join(run_dir, "config.json")
+    config = json.loads(open(config_path).read())
+    config["total_kimg"] = 4  # As if it had been stopped at kimg 1 of 4.
+    with open(config_path, "w") as f:
+        json.dump(config, f)
+    returncode, stdout, stderr = finish(python("-m", "acai.export", f"--run={run_dir}",
+                                               f"--export_dir={tmp_path / 'out'}"))
+    assert returncode == 0, stderr[-3000:]
+    assert f"{run_dir}: its checkpoint of kimg=1" in stdout
+    assert (f"{run_dir} has not finished training (kimg=1 of its total_kimg=4): exporting "
+            "its latest checkpoint") in stderr
+
