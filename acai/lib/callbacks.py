@@ -37,18 +37,21 @@ class Reports(keras.callbacks.Callback):
     progress: show a progress bar over the whole run (kimg, the running losses, ETA).
     estimate: (first, last) steps of the first epoch between which the speed is measured
       for one log line of the run's expected time.
+    heartbeat: without a progress bar (a log file), the seconds after which a line
+      (kimg, img/s, ETA) says the run is alive between two reports; 0: none.
     """
 
-    async_safe = True  # Its batch-end hook only draws the progress bar.
+    async_safe = True  # Its batch-end hook draws the progress bar or logs a line.
 
     def __init__(self, nimg, batch, report_kimg, total_kimg, pipeline, *, carried=None,
-                 progress=False, estimate=(10, 60)):
+                 progress=False, estimate=(10, 60), heartbeat=60.0):
         super().__init__()
         self.nimg, self.batch = nimg, batch
         self.period, self.total = report_kimg << 10, total_kimg << 10
         self.pipeline, self.carried = pipeline, carried
-        self.progress, self.estimate = progress, estimate
+        self.progress, self.estimate, self.heartbeat = progress, estimate, heartbeat
         self.bar, self.estimated, self.steps = None, False, 0
+        self.beat = None  # When the log last said something.
         self.last = None  # The last Report.
 
     def grid_end(self, nimg):
@@ -65,6 +68,7 @@ class Reports(keras.callbacks.Callback):
 
     def on_epoch_begin(self, epoch, logs=None):
         self.start_nimg, self.steps, self.start = int(self.nimg), 0, time.time()
+        self.beat = self.beat or self.start
         if self.carried is not None:
             for metric, values in zip(self.model.metrics, self.carried):
                 for variable, value in zip(metric.variables, values):
@@ -89,6 +93,8 @@ class Reports(keras.callbacks.Callback):
 
     def on_train_batch_end(self, batch, logs=None):
         if self.bar is None:
+            if self.heartbeat and time.time() - self.beat >= self.heartbeat:
+                self.alive(batch)
             return
         self.done += 1
         if self.done % 16 == 0:
@@ -96,7 +102,16 @@ class Reports(keras.callbacks.Callback):
             self.bar.update(self.done, [("kimg", nimg / 1024)] + [
                 (k, float(v)) for k, v in (logs or {}).items()], finalize=False)
 
+    def alive(self, batch):
+        """A log line between reports: the images seen, the speed, the time left."""
+        self.beat = time.time()
+        nimg = self.start_nimg + (batch + 1) * self.batch
+        speed = (batch + 1) * self.batch / max(self.beat - self.start, 1e-9)
+        logging.info("kimg=%s of %d  %.0f img/s  eta=%s", kimg_text(nimg), self.total >> 10,
+                     speed, duration_text(max(self.total - nimg, 0) / speed))
+
     def on_epoch_end(self, epoch, logs=None):
+        self.beat = time.time()  # The report's own line follows.
         complete = self.steps >= self.params["steps"]
         end = (self.grid_end(self.start_nimg) if complete
                else self.start_nimg + self.steps * self.batch)
