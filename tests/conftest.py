@@ -37,15 +37,41 @@ def float32_policy():
     keras.mixed_precision.set_global_policy("float32")
 
 
+# Every deadline of a test's subprocess is `deadline(seconds)`: seconds at the default
+# scale, ACAI_TEST_TIMEOUT_SCALE times that on a machine that needs longer. A deadline
+# missed fails saying so (slowness, not a wrong result).
+TIMEOUT_SCALE = float(os.environ.get("ACAI_TEST_TIMEOUT_SCALE", "1"))
+
+
+def deadline(seconds):
+    return seconds * TIMEOUT_SCALE
+
+
+def timed_out(error):
+    """The failure message of a subprocess.TimeoutExpired."""
+    return (f"timed out after {error.timeout:.0f} s: {' '.join(map(str, error.cmd))[:200]} "
+            f"(the machine may be slow: deadlines scale with ACAI_TEST_TIMEOUT_SCALE, now "
+            f"{TIMEOUT_SCALE:g})")
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item):
+    try:
+        return (yield)
+    except subprocess.TimeoutExpired as error:
+        pytest.fail(timed_out(error), pytrace=False)
+
+
 @pytest.fixture(scope="session")
 def lines32():
     return data.get_dataset("lines32")
 
 
 def run_module(module, *args, timeout=300, env=None):
-    """Runs `python -m module args` from the repository; -> CompletedProcess (text)."""
+    """Runs `python -m module args` from the repository; -> CompletedProcess (text).
+    timeout: seconds at the default scale (deadline)."""
     return subprocess.run([sys.executable, "-m", module, *args], cwd=REPO,
-                          capture_output=True, text=True, timeout=timeout,
+                          capture_output=True, text=True, timeout=deadline(timeout),
                           env=None if env is None else {**os.environ, **env})
 
 
@@ -67,7 +93,7 @@ def run_on_terminal(module, *args, timeout=300):
         output += chunk
     os.close(main)
     text = re.sub(r"\x1b\[[0-9;]*m", "", output.decode(errors="replace"))
-    return process.wait(timeout=timeout), text
+    return process.wait(timeout=deadline(timeout)), text
 
 
 def start_module(module, *args):

@@ -126,3 +126,20 @@ def test_a_seed_numpy_cannot_take_is_refused_naming_the_flag(tmp_path):
     assert ("flag --seed=-1: -1 is not an integer in the range [0, 4294967295]"
             in result.stderr)
     assert os.listdir(tmp_path) == []
+
+
+def test_a_missed_deadline_says_the_machine_may_be_slow(monkeypatch):
+    """A subprocess helper's deadline scales with ACAI_TEST_TIMEOUT_SCALE, and a missed one
+    fails naming the scale: slowness reads as slowness, not as a wrong result."""
+    import subprocess
+
+    import conftest
+    monkeypatch.setattr(conftest, "TIMEOUT_SCALE", 1e-4)  # 300 s: 0.03 s.
+    assert conftest.deadline(300) == pytest.approx(0.03)
+    with pytest.raises(subprocess.TimeoutExpired) as error:
+        conftest.run_module("acai.train", "--help")
+    message = conftest.timed_out(error.value)
+    assert message.startswith("timed out after 0 s: ")
+    assert "-m acai.train --help" in message
+    assert message.endswith("(the machine may be slow: deadlines scale with "
+                            "ACAI_TEST_TIMEOUT_SCALE, now 0.0001)")

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from conftest import REPO, TINY_RUN
+from conftest import deadline, REPO, TINY_RUN
 
 SCRIPT = r"""
 import json, sys
@@ -72,7 +72,7 @@ ROUNDING = 1e-3
 
 def run_script(tmp_path, *models):
     result = subprocess.run([sys.executable, "-c", SCRIPT.replace("sys.argv[0]", repr(
-        str(tmp_path))), *models], cwd=REPO, capture_output=True, text=True, timeout=600)
+        str(tmp_path))), *models], cwd=REPO, capture_output=True, text=True, timeout=deadline(600))
     assert result.returncode == 0, result.stderr[-3000:]
     line, = [line for line in result.stdout.splitlines() if line.startswith("RESULT ")]
     return json.loads(line[len("RESULT "):])
@@ -124,10 +124,10 @@ def test_two_workers_on_loopback_match_one_device(tmp_path):
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
     single = subprocess.run([sys.executable, "-m", "acai.train", *flags,
                              f"--train_dir={tmp_path / 'single'}"], cwd=REPO,
-                            capture_output=True, text=True, timeout=600)
+                            capture_output=True, text=True, timeout=deadline(600))
     assert single.returncode == 0, single.stderr[-3000:]
     for process in processes:
-        _, stderr = process.communicate(timeout=600)
+        _, stderr = process.communicate(timeout=deadline(600))
         assert process.returncode == 0, stderr[-3000:]
     assert "group_size = 2" in stderr  # The all-reduce spanned both workers.
 

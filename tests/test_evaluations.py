@@ -15,7 +15,7 @@ from acai.lib.evaluation import encode_dataset
 from acai.classify import accuracy_of, train_classifier
 from acai.lib.run import Run
 from acai.models import Baseline
-from conftest import REPO, SMALL, run_on_terminal, train_in
+from conftest import deadline, REPO, run_on_terminal, SMALL, train_in
 
 
 
@@ -109,7 +109,7 @@ def test_classifier_learns_a_separable_problem():
 
 def run_module(module, *args):
     return subprocess.run([sys.executable, "-m", module, *args], cwd=REPO,
-                          capture_output=True, text=True, timeout=300)
+                          capture_output=True, text=True, timeout=deadline(300))
 
 
 def last_number(result, prefix):

@@ -21,7 +21,7 @@ from acai.lib.run import Run
 from acai.registry import build
 from gan.models import GAN as GANModel
 from vae.model import VAE, prior_sample
-from conftest import REPO, SMALL, train_in
+from conftest import deadline, REPO, SMALL, train_in
 
 TIMEOUT = 300
 # Every test here starts the export binaries or a fresh process: the slow tier.
@@ -91,7 +91,7 @@ def python(*args):
 
 
 def finish(process):
-    stdout, stderr = process.communicate(timeout=TIMEOUT)
+    stdout, stderr = process.communicate(timeout=deadline(TIMEOUT))
     return process.returncode, stdout, stderr
 
 

@@ -10,6 +10,7 @@ import pytest
 from matplotlib.figure import Figure
 
 from acai.lib.files import atomic_write, save_figure, write_json
+from conftest import deadline
 
 
 def test_a_failed_write_keeps_the_old_file_and_leaves_no_temporary(tmp_path):
@@ -33,7 +34,7 @@ def test_a_process_killed_while_writing_leaves_the_old_file(tmp_path):
              "    f.write('{\"new\": ')\n"
              "    f.flush()\n"
              "    os.kill(os.getpid(), signal.SIGKILL)\n")
-    result = subprocess.run([sys.executable, "-c", child, str(path)], timeout=120)
+    result = subprocess.run([sys.executable, "-c", child, str(path)], timeout=deadline(120))
     assert result.returncode == -9
     assert json.loads(path.read_text()) == {"old": True}
 

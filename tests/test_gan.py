@@ -15,7 +15,7 @@ import tensorflow_datasets as tfds
 
 from acai.lib import data
 from acai import registry
-from conftest import REPO, train_steps
+from conftest import deadline, REPO, train_steps
 from gan.models import DCGAN, SNGAN
 from gan.models.dcgan import cross_entropy
 from gan.spectral_norm import SNDense, spectral_layers
@@ -264,7 +264,7 @@ def test_sngan_setting_flag_gives_defaults_the_command_line_overrides():
     def built(*args):
         result = subprocess.run([sys.executable, "-c", FLAGS_CONFIG, "--model=sngan",
                                  "--depth=4", *args], cwd=REPO, capture_output=True,
-                                text=True, timeout=120)
+                                text=True, timeout=deadline(120))
         assert result.returncode == 0, result.stderr[-2000:]
         line, = [l for l in result.stdout.splitlines() if l.startswith("RESULT ")]
         return json.loads(line[len("RESULT "):])
@@ -281,7 +281,7 @@ def test_gan_train_binary_runs_resumes_and_draws(tmp_path):
             "--seed=1"]
     for total in (1, 2):
         result = subprocess.run(args + [f"--total_kimg={total}"], cwd=REPO,
-                                capture_output=True, text=True, timeout=300)
+                                capture_output=True, text=True, timeout=deadline(300))
         assert result.returncode == 0, result.stderr[-2000:]
     (run,) = [os.path.join(tmp_path, "lines32", d) for d in os.listdir(tmp_path / "lines32")]
     assert os.path.basename(run) == "DCGAN_conditional1_depth4_n_critic1_z_dim100"
@@ -295,7 +295,7 @@ def test_gan_train_binary_runs_resumes_and_draws(tmp_path):
     for name in ("images/samples_000001.png", "images/samples_000002.png", "curves.png"):
         assert os.path.exists(os.path.join(run, name)), name
     bad = subprocess.run(args[:3] + ["--model=dcgan", "--n_critic=0"], cwd=REPO,
-                         capture_output=True, text=True, timeout=120)
+                         capture_output=True, text=True, timeout=deadline(120))
     assert bad.returncode != 0 and "n_critic" in bad.stderr
 
 
@@ -322,7 +322,7 @@ def test_gan_train_with_a_seed_repeats_its_reports(tmp_path):
             [sys.executable, "-m", "gan.train", "--model=dcgan", "--dataset=lines32",
              "--depth=4", "--z_dim=16", "--batch=32", "--seed=1", "--total_kimg=2",
              "--report_kimg=1", f"--train_dir={tmp_path / attempt}"], cwd=REPO,
-            capture_output=True, text=True, timeout=300)
+            capture_output=True, text=True, timeout=deadline(300))
         assert result.returncode == 0, result.stderr[-2000:]
         path = tmp_path / attempt / "lines32" / "DCGAN_depth4_n_critic1_z_dim16" / "metrics.jsonl"
         lines = [json.loads(line) for line in path.read_text().splitlines()]

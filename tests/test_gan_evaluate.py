@@ -16,7 +16,7 @@ from acai.lib.run import Run, dataset_dirname
 from acai.models import Baseline
 from gan import classifier as gan_classifier
 from gan import evaluate, frechet, manifold, pegasus
-from conftest import REPO
+from conftest import deadline, REPO
 
 PER_CLASS = 120  # 12 of each class are held out for the test split.
 
@@ -416,7 +416,7 @@ def test_gan_searches(spec, classifier):
 def run_module(module, *args):
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
     return subprocess.run([sys.executable, "-m", module, *args], cwd=REPO, env=env,
-                          capture_output=True, text=True, timeout=300)
+                          capture_output=True, text=True, timeout=deadline(300))
 
 
 @pytest.mark.slow

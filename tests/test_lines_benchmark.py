@@ -6,14 +6,14 @@ import sys
 
 import pytest
 
-from conftest import REPO
+from conftest import deadline, REPO
 
 def run_benchmark(train_dir):
     return subprocess.run(
         [sys.executable, "-m", "acai.lines_benchmark", f"--train_dir={train_dir}",
          "--total_kimg=1", "--report_kimg=1", "--models=baseline,acai", "--depth=8",
          "--latent=8", "--latent_width=4", "--seed=1", "--precision=float32"],
-        cwd=REPO, capture_output=True, text=True, timeout=600)
+        cwd=REPO, capture_output=True, text=True, timeout=deadline(600))
 
 
 def table_rows(markdown):
@@ -54,6 +54,6 @@ def test_benchmark_writes_table_and_figure_then_skips_training(tmp_path):
 def test_unknown_model_is_a_usage_error(tmp_path):
     result = subprocess.run(
         [sys.executable, "-m", "acai.lines_benchmark", f"--train_dir={tmp_path}",
-         "--models=baseline,nope"], cwd=REPO, capture_output=True, text=True, timeout=120)
+         "--models=baseline,nope"], cwd=REPO, capture_output=True, text=True, timeout=deadline(120))
     assert result.returncode != 0
     assert "nope" in result.stderr and "Traceback" not in result.stderr

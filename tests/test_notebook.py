@@ -5,7 +5,7 @@ import os
 
 import pytest
 
-from conftest import REPO
+from conftest import REPO, deadline
 
 nbformat = pytest.importorskip("nbformat")
 nbclient = pytest.importorskip("nbclient")
@@ -18,7 +18,7 @@ def test_the_tour_notebook_runs_and_shows_its_pictures(tmp_path, monkeypatch):
     notebook = nbformat.read(NOTEBOOK, as_version=4)
     monkeypatch.setenv("ACAI_TOUR_KIMG", "1")
     monkeypatch.setenv("PYTHONPATH", REPO + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    client = nbclient.NotebookClient(notebook, timeout=600, kernel_name="python3",
+    client = nbclient.NotebookClient(notebook, timeout=deadline(600), kernel_name="python3",
                                      resources={"metadata": {"path": str(tmp_path)}})
     client.execute()
     errors = [output for cell in notebook.cells if cell.cell_type == "code"

@@ -8,7 +8,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from acai import api
-from conftest import REPO
+from conftest import deadline, REPO
 
 # Imports every module that draws, and draws with each, under a backend of the user's.
 SCRIPT = r"""
@@ -31,7 +31,7 @@ print("BACKEND", matplotlib.get_backend(), "FIGURES", len(plt.get_fignums()))
 def test_no_module_switches_the_backend_or_leaves_pyplot_figures(tmp_path):
     result = subprocess.run([sys.executable, "-c", "import sys\n" + SCRIPT,
                              str(tmp_path / "curves.png")], cwd=REPO,
-                            capture_output=True, text=True, timeout=300)
+                            capture_output=True, text=True, timeout=deadline(300))
     assert result.returncode == 0, result.stderr[-2000:]
     assert "BACKEND svg FIGURES 0" in result.stdout, result.stdout
     assert (tmp_path / "curves.png").read_bytes()[:4] == b"\x89PNG"

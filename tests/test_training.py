@@ -16,7 +16,7 @@ from acai.lib.autoencoder import AutoEncoder
 from acai.lib.evaluation import AutoEncoderEvaluation
 from acai.lib.run import Run, RunError, dataset_dirname, read_metrics
 from acai.models import ACAI, Baseline
-from conftest import SMALL, run_module, start_module, train_steps, train_in
+from conftest import deadline, run_module, SMALL, start_module, train_in, train_steps
 
 
 def make_run(tmp_path, model, config=None):
@@ -156,7 +156,7 @@ def test_seed_repeats_a_run_report_after_report(tmp_path):
             for folder, seed in (("a", 1), ("b", 1), ("c", 2))}  # Side by side.
     reports = {}
     for folder, process in runs.items():
-        _, stderr = process.communicate(timeout=600)
+        _, stderr = process.communicate(timeout=deadline(600))
         assert process.returncode == 0, stderr[-2000:]
         run_dir = tmp_path / folder / "lines32" / "AEBaseline_depth8_latent8_scales3"
         reports[folder] = [{k: v for k, v in entry.items() if k != "img_per_sec"}
@@ -312,11 +312,12 @@ def test_console_script_trains(tmp_path):
     result = subprocess.run([script, "--model=acai", "--dataset=lines32", "--latent_width=4",
                              "--depth=8", "--latent=8", "--batch=32", "--total_kimg=1",
                              "--report_kimg=1", f"--train_dir={tmp_path}"],
-                            capture_output=True, text=True, timeout=300)
+                            capture_output=True, text=True, timeout=deadline(300))
     assert result.returncode == 0, result.stderr[-2000:]
     run_dir = tmp_path / "lines32" / "ACAI_advdepth8_advweight0.5_depth8_latent8_reg0.2_scales3"
     assert [entry["kimg"] for entry in read_metrics(str(run_dir))] == [1]
-    helped = subprocess.run([script, "--help"], capture_output=True, text=True, timeout=120)
+    helped = subprocess.run([script, "--help"], capture_output=True, text=True,
+                            timeout=deadline(120))
     assert helped.returncode == 0 and "acai-train" in helped.stdout
     # Each trainer's --help starts with its own description (they used to show
     # acai-train's).
@@ -324,6 +325,6 @@ def test_console_script_trains(tmp_path):
                         ("vae-train", "Trains the paper's VAE baseline")):
         other = os.path.join(os.path.dirname(script), name)
         helped = subprocess.run([other, "--help"], capture_output=True, text=True,
-                                timeout=120)
+                                timeout=deadline(120))
         assert helped.returncode == 0 and helped.stdout.lstrip().startswith(start), \
             helped.stdout[:200]

@@ -9,7 +9,7 @@ import pytest
 from acai.lib.evaluation import AutoEncoderEvaluation
 from acai.lib.run import Run
 from acai.registry import build, load_run
-from conftest import REPO, SMALL, mean_of, train_steps, train_in
+from conftest import deadline, mean_of, REPO, SMALL, train_in, train_steps
 from vae.model import VAE
 
 
@@ -40,7 +40,7 @@ def test_paper_vae_is_unchanged_by_default():
 
 def run_sample(*args):
     return subprocess.run([sys.executable, "-m", "vae.sample", *args], cwd=REPO,
-                          capture_output=True, text=True, timeout=300)
+                          capture_output=True, text=True, timeout=deadline(300))
 
 
 @pytest.mark.slow
@@ -74,7 +74,7 @@ def test_vae_train_binary_with_a_flat_latent(tmp_path):
         [sys.executable, "-m", "vae.train", "--dataset=lines32", "--latent_width=4",
          "--depth=8", "--latent=8", "--latent_dim=2", f"--train_dir={tmp_path}",
          "--total_kimg=1", "--report_kimg=1", "--batch=32", "--seed=1"],
-        cwd=REPO, capture_output=True, text=True, timeout=300)
+        cwd=REPO, capture_output=True, text=True, timeout=deadline(300))
     assert result.returncode == 0, result.stderr[-2000:]
     run_dir = tmp_path / "lines32" / "VAE_beta1.0_depth8_latent8_latent_dim2_scales3"
     assert (run_dir / "config.json").exists()
@@ -83,7 +83,7 @@ def test_vae_train_binary_with_a_flat_latent(tmp_path):
     assert model.latent_shape == (2,)
     result = subprocess.run([sys.executable, "-m", "vae.train", "--dataset=nope",
                              f"--train_dir={tmp_path}"], cwd=REPO, capture_output=True,
-                            text=True, timeout=300)
+                            text=True, timeout=deadline(300))
     assert result.returncode != 0 and "Traceback" not in result.stderr
     assert "vae.train: error: unknown dataset 'nope'" in result.stderr
 
