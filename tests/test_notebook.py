@@ -33,4 +33,8 @@ def test_the_tour_notebook_runs_and_shows_its_pictures(tmp_path, monkeypatch):
                    for output in cell.get("outputs", []))
     difference = float(text.split("largest difference from the model:")[1].split()[0])
     assert difference < 1e-5
-    assert (tmp_path / "exported_acai" / "saved_model.pb").exists()
+    # Every file it wrote is in its one output folder, which git ignores.
+    assert os.listdir(tmp_path) == ["tour_output"]
+    assert (tmp_path / "tour_output" / "exported_acai" / "saved_model.pb").exists()
+    ignored = open(os.path.join(REPO, ".gitignore")).read().split()
+    assert "tour_output/" in ignored
