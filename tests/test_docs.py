@@ -56,6 +56,8 @@ def test_every_runs_script_parses_and_the_docs_name_it():
 
 def test_the_notebook_the_licence_and_the_changelog_are_there():
     readme = open(os.path.join(REPO, "README.md"), encoding="utf-8").read()
-    assert "notebooks/tour.ipynb" in readme and "colab-badge" in readme
+    assert "notebooks/tour.ipynb" in readme and "Colab" in readme
+    # A Colab badge must open the notebook in Colab, not link a file of the checkout.
+    assert not re.search(r"colab-badge\.svg\)\]\((?!https://colab\.research)", readme)
     assert "Apache License" in open(os.path.join(REPO, "LICENSE")).read()
     assert open(os.path.join(REPO, "CHANGELOG.md")).read().startswith("# Changelog")
