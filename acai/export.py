@@ -10,10 +10,9 @@ precision the run trained in:
   VAEs, also     sample(count, seed) -> images, latent
   GANs           generate(z[, label]) -> images
 
-serving_default (and serve) is reconstruct for an autoencoder, generate for a GAN. It
-says which checkpoint (kimg) it exported, and warns when the run has not reached its
-total_kimg. No output is named
-like an input.
+serving_default (and serve) is reconstruct for an autoencoder, generate for a GAN. No
+output is named like an input. It says which checkpoint (kimg) it exported, and warns
+when the run has not reached its total_kimg.
 
 --format=onnx writes OUT/<name>.onnx instead, every function but a VAE's sample (tf2onnx
 and onnxruntime needed: pip install 'acai-toolkit[onnx]'); --format=tflite writes

@@ -50,27 +50,13 @@ class SpectralNormalized:
         return dict(super().get_config(), sn_seed=self.sn_seed)
 
     # Keras' saving (.keras, .weights.h5, BackupAndRestore, ModelCheckpoint): Conv2D's and
-    # Dense's own keep the kernel and bias only; u and v are the layer's state too.
-    def saved_variables(self):
-        """The variables Keras' saving writes, in order: kernel, bias (if any), u, v."""
-        bias = [self.bias] if self.bias is not None else []
-        return [self._kernel, *bias, self.sn_u, self.sn_v]
-
+    # Dense's own keep the kernel and bias only; u and v are the layer's state too, so the
+    # layer saves and loads as any Keras layer does, every variable in order.
     def save_own_variables(self, store):
-        if self.built:
-            for index, variable in enumerate(self.saved_variables()):
-                store[str(index)] = variable
+        keras.layers.Layer.save_own_variables(self, store)
 
     def load_own_variables(self, store):
-        if not self.built:
-            return
-        variables = self.saved_variables()
-        given = len(store.keys())
-        if given != len(variables):
-            raise ValueError(f"layer {self.name!r} has {len(variables)} variables to load "
-                             f"(kernel, bias, sn_u, sn_v), the file {given}")
-        for index, variable in enumerate(variables):
-            variable.assign(store[str(index)])
+        keras.layers.Layer.load_own_variables(self, store)
 
     def add_weight(self, *args, **kwargs):
         if kwargs.get("name") == "kernel":  # Read in float32; normalized_kernel casts.

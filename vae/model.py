@@ -160,8 +160,7 @@ class VAE(AutoEncoder):
     def sample(self, count, seed=0):
         """Decodings of `count` N(0, I) latent draws -> (images, latents); the same seed
         gives the same draws (stateless random)."""
-        inputs.check_steps(count, f"{type(self).__name__}.sample", "count")
-        inputs.check_steps(seed, f"{type(self).__name__}.sample", "seed", least=0)
+        inputs.check_sample(self, count, seed)
         latent = prior_sample(count, seed, self.latent_shape)
         return self.decode(latent, training=False), latent
 

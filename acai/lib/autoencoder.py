@@ -105,7 +105,7 @@ class AutoEncoder(Model):
         where = f"{type(self).__name__}.interpolate"
         for name, image in (("image_a", image_a), ("image_b", image_b)):
             inputs.check_images(image, self.image_shape, f"{where} {name}", single=True)
-        inputs.check_steps(steps, where)
+        inputs.check_integer(steps, where)
         codes = f32(self.encode(tf.stack([image_a, image_b]), training=False))
         t = tf.reshape(tf.linspace(0.0, 1.0, steps), [-1] + [1] * (codes.shape.rank - 1))
         path = (1 - t) * codes[0] + t * codes[1]

@@ -128,15 +128,21 @@ def codes(method):
     return checked
 
 
-def check_steps(steps, where, name="steps", least=1):
-    """Raises ValueError unless a Python or eager `steps` (interpolate's steps, sample's
-    count; or its seed with least=0) is an integer >= least."""
-    if tf.is_symbolic_tensor(steps):
+def check_integer(value, where, name="steps", least=1):
+    """Raises ValueError unless a Python or eager `value` (interpolate's steps, sample's
+    count and seed) is an integer >= least."""
+    if tf.is_symbolic_tensor(value):
         return  # Traced: the serving function asserts it in the graph.
-    value = np.asarray(steps.numpy() if isinstance(steps, tf.Tensor) else steps)
-    if value.shape or not np.issubdtype(value.dtype, np.integer) or int(value) < least:
-        raise ValueError(f"{where}: {name} must be an integer >= {least}, not {steps!r}")
+    array = np.asarray(value.numpy() if isinstance(value, tf.Tensor) else value)
+    if array.shape or not np.issubdtype(array.dtype, np.integer) or int(array) < least:
+        raise ValueError(f"{where}: {name} must be an integer >= {least}, not {value!r}")
 
+
+def check_sample(model, count, seed):
+    """What a model's `sample(count, seed)` takes: count >= 1 draws, a seed >= 0."""
+    where = f"{type(model).__name__}.sample"
+    check_integer(count, where, "count")
+    check_integer(seed, where, "seed", least=0)
 
 
 def served(x, images=False):

@@ -25,7 +25,7 @@ from acai.lib.errors import Interrupted, RunError
 from acai.lib.files import atomic_write, check_writable, write_json, write_text
 from acai.lib.params import declared
 from acai.lib.paths import RunPaths
-from acai.lib.summaries import plot_curves
+from acai.lib.summaries import plot_curves, reports_in_events
 
 # Configuration entries that may change between restarts of the same run (beside the
 # model parameters declared restartable).
@@ -229,27 +229,30 @@ def append_metrics(run, kimg, scalars):
     write_metrics(run, history)
 
 
-def recover_metrics(run, nimg, reports):
-    """Before a run resumed from its checkpoint at `nimg` images reports again: puts the
-    reports up to it that metrics.jsonl lacks (deleted, or cut back to an older copy)
-    back from `reports` ({kimg: scalars} its TensorBoard events hold:
-    summaries.reports_in_events), at the float32 precision TensorBoard keeps, and
-    redraws curves.png. Those that neither holds, from the kimg of its last report
-    checkpoint (ckpt-<kimg>) back, are named in one warning. -> the kimg put back."""
+def recover_metrics(run, nimg):
+    """Before a run resumed from its checkpoint at `nimg` images reports again: when
+    metrics.jsonl ends before the run's last report checkpoint (ckpt-<kimg>; deleted, or
+    cut back to an older copy), puts the reports it lacks back from the TensorBoard events
+    (summaries.reports_in_events), at the float32 precision TensorBoard keeps, and redraws
+    curves.png; those the events lack too are named in one warning. A whole file costs
+    nothing: the events are read only for a short one. -> the kimg put back."""
     history = read_metrics(run.path)
+    reported = max((entry["kimg"] for entry in history), default=0)
+    last = max((kimg for kimg in checkpoint.report_kimgs(run.checkpoint_dir)
+                if kimg << 10 <= nimg), default=0)
+    if last <= reported:
+        return []
+    reports = reports_in_events(run.summary_dir)
     have = {entry["kimg"] for entry in history}
     back = sorted(kimg for kimg in reports if kimg not in have and kimg << 10 <= nimg)
     if back:
-        history = sorted(history + [{"kimg": kimg, **{k: finite_or_none(v) for k, v in
-                                                       reports[kimg].items()}}
-                                    for kimg in back], key=lambda entry: entry["kimg"])
+        history = sorted(history + [{"kimg": kimg, **reports[kimg]} for kimg in back],
+                         key=lambda entry: entry["kimg"])
         write_metrics(run, history)
         logging.warning("%s lacked the reports of kimg=%s: put back from the TensorBoard "
                         "events (float32, as TensorBoard keeps them)", run.metrics_path,
                         ", ".join(map(str, back)))
     reported = max((entry["kimg"] for entry in history), default=0)
-    last = max((kimg for kimg in checkpoint.report_kimgs(run.checkpoint_dir)
-                if kimg << 10 <= nimg), default=0)
     if last > reported:
         logging.warning("%s %s, but the run's checkpoint is at kimg=%d and its TensorBoard "
                         "events do not hold the reports between: they are gone from "

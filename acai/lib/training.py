@@ -33,7 +33,7 @@ from acai.lib import checkpoint, hparams, report
 from acai.lib.errors import Interrupted, RunError
 from acai.lib.report import kimg_text
 from acai.lib.run import recover_metrics
-from acai.lib.summaries import prune_events, reports_in_events
+from acai.lib.summaries import prune_events
 
 
 def epochs_from(nimg, total, period, batch):
@@ -124,7 +124,7 @@ def _train(model, spec, run, stop, *, evaluate, verbose, callbacks):
     # TensorBoard as far as the checkpoint: what a killed report wrote is redone.
     prune_events(run.summary_dir, int(nimg) >> 10)
     if restored:  # metrics.jsonl as far as the checkpoint too, where the events can tell.
-        recover_metrics(run, int(nimg), reports_in_events(run.summary_dir))
+        recover_metrics(run, int(nimg))
     if verbose is None:
         verbose = sys.stdout.isatty()
     if evaluate == "model":

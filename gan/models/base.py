@@ -170,8 +170,7 @@ class GAN(Model):
         """G(z) for `count` z ~ N(0, I) (stateless: the same for one seed); a conditional
         model takes `label` (indices [count] or class vectors), random classes if None.
         -> (images, z)."""
-        inputs.check_steps(count, f"{type(self).__name__}.sample", "count")
-        inputs.check_steps(seed, f"{type(self).__name__}.sample", "seed", least=0)
+        inputs.check_sample(self, count, seed)
         z = stateless_normal(count, seed, [self.z_dim])
         if self.conditional and label is None:
             label = tf.random.stateless_uniform([count], seed=tf.stack([seed, 1]),
