@@ -102,6 +102,12 @@ def start_module(module, *args):
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
+def error_level_lines(stderr):
+    """The lines of a log at absl's error or fatal level (TensorFlow's C++ "E0000 ...",
+    Python's "E1204 ...")."""
+    return [line for line in stderr.splitlines() if re.match(r"[EF]\d{4} ", line)]
+
+
 def error_line(result):
     """A binary's error: one line, no traceback, non-zero status; -> that line."""
     assert result.returncode != 0

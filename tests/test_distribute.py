@@ -118,8 +118,9 @@ def test_two_workers_on_loopback_match_one_device(tmp_path):
     for index in range(2):
         tf_config = {"cluster": {"worker": workers}, "task": {"type": "worker", "index": index}}
         processes.append(subprocess.Popen(
+            # absl's --verbosity=1: TensorFlow's INFO records too (the all-reduce's).
             [sys.executable, "-m", "acai.train", *flags, "--strategy=multi_worker",
-             f"--train_dir={tmp_path / f'worker{index}'}"], cwd=REPO,
+             f"--train_dir={tmp_path / f'worker{index}'}", "--verbosity=1"], cwd=REPO,
             env={**os.environ, "TF_CONFIG": json.dumps(tf_config)},
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
     single = subprocess.run([sys.executable, "-m", "acai.train", *flags,

@@ -2,7 +2,14 @@
 codes in the Embedding Projector, and interpolations and latent walks as animations. All
 read back with the readers of TensorBoard and Pillow."""
 
+import json
 import os
+import re
+import subprocess
+import sys
+import time
+import urllib.parse
+import urllib.request
 
 import numpy as np
 import pytest
@@ -18,7 +25,7 @@ from acai.lib import hparams
 from acai.lib.evaluation import ANIMATION_COLUMNS, GRID, AutoEncoderEvaluation
 from acai.lib.run import read_metrics
 from acai.lib.summaries import animation_frames, save_gif
-from conftest import SMALL, TINY, TINY_RUN, run_module, train_in
+from conftest import SMALL, TINY, TINY_RUN, deadline, run_module, train_in
 from gan.evaluation import WALK_POINTS, WALK_STEPS, GANEvaluation, latent_walk
 from gan.models import DCGAN
 
@@ -175,3 +182,40 @@ def test_projector_files_hold_the_codes_labels_and_sprite(tmp_path):
     with Image.open(folder / embedding.sprite.image_path) as sprite:
         assert sprite.size == (18 * 32, 18 * 32)  # ceil(sqrt(300)) = 18 images a side
     assert list(embedding.sprite.single_image_dim) == [32, 32]
+    # The README's `tensorboard --logdir TRAIN_DIR` serves them in its PROJECTOR tab.
+    served = served_projector(tmp_path)
+    assert list(served) == [f"{TINY_RUN}/summaries"]
+    np.testing.assert_allclose(np.frombuffer(served[f"{TINY_RUN}/summaries"], np.float32),
+                               codes.reshape(-1), rtol=1e-6)
+
+
+def served_projector(logdir):
+    """{run: the bytes of its first embedding} as `tensorboard --logdir logdir` serves them
+    once its PROJECTOR tab is active (TensorBoard looks for it after it starts)."""
+    log = os.path.join(logdir, "tensorboard.log")
+    with open(log, "w") as out:
+        server = subprocess.Popen([sys.executable, "-m", "tensorboard.main", "--logdir",
+                                   str(logdir), "--port", "0"], stdout=out, stderr=out)
+    try:
+        end = time.monotonic() + deadline(120)
+        while not (found := re.search(r"(http://localhost:\d+)/", open(log).read())):
+            assert server.poll() is None and time.monotonic() < end, open(log).read()
+            time.sleep(0.5)
+
+        def get(path, **query):
+            with urllib.request.urlopen(f"{found[1]}/data/{path}?"
+                                        + urllib.parse.urlencode(query), timeout=60) as r:
+                return r.read()
+
+        while not json.loads(get("plugins_listing"))["projector"]["enabled"]:
+            assert time.monotonic() < end, "the PROJECTOR tab never became active"
+            time.sleep(0.5)
+        tensors = {}
+        for run in json.loads(get("plugin/projector/runs")):
+            info = json.loads(get("plugin/projector/info", run=run))
+            name = info["embeddings"][0]["tensorName"]
+            tensors[run] = get("plugin/projector/tensor", run=run, name=name)
+        return tensors
+    finally:
+        server.kill()
+        server.wait()

@@ -21,6 +21,8 @@ and what combines families (acai.registry, the binaries) sits on top.
   training     `train(model, spec, run)`: a model, a dataset and a run folder to `fit`
   export       SavedModel export of a model's serving functions
   cli          what every binary shares: one-line errors, flags listed by --help
+  quiet        what the binaries keep off the terminal: TensorFlow's lines that say
+               nothing is wrong
 """
 
 import os

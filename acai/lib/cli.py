@@ -8,15 +8,17 @@
 `launch` lists the toolkit's flags under `--help` (absl shows only the main module's,
 which for a console script is its wrapper), refuses stray arguments, and turns the
 toolkit's errors into one line `prog: error: ...` and a non-zero status; an interrupted
-run exits with 128 + the signal, like a shell.
+run exits with 128 + the signal, like a shell. Its log holds the toolkit's lines and
+warnings, not TensorFlow's bookkeeping (acai.lib.quiet).
 """
 
 import os
 import sys
 
 import keras
-from absl import app, flags
+from absl import app, flags, logging
 
+from acai.lib import device, quiet
 from acai.lib.data import DatasetUnavailable
 from acai.lib.errors import Interrupted, RunError
 
@@ -79,8 +81,15 @@ def launch(main, prog, define=None, flag_values=flags.FLAGS, doc=None):
         if len(argv) > 1:
             sys.exit(f"{prog}: error: unexpected arguments: {' '.join(argv[1:])} (flags "
                      "are --name=value; --help lists them)")
+        quiet.quiet_libraries()
+        if left_out:
+            logging.info("No GPU on this machine (no /dev/nvidia*): computing on the CPU "
+                         "(TensorFlow's error line '%s' left out)", device.CUINIT_FAILED)
         guarded(main, prog)
 
+    # Before app.run, whose start-up callbacks (tf.distribute's) list the devices:
+    # without a GPU, TensorFlow's error line about cuInit becomes one INFO line.
+    left_out = device.probe_devices()
     try:
         app.run(absl_main)
     except SystemExit as e:

@@ -1,26 +1,32 @@
 """Where and in what precision a model computes: the tf.distribute strategy, Keras'
 dtype policy, and the seeds and op determinism that make a run repeat.
 
-Called by the training binaries before anything is built:
+Called by the training binaries before anything is built (every binary lists the devices
+first, `probe_devices`):
 
     strategy = device.make_strategy("mirrored")      # first of all TensorFlow
     device.set_precision("auto")
     device.make_reproducible(seed)
 """
 
+import glob
 import json
 import os
+import sys
 
 import keras
 import tensorflow as tf
 from absl import logging
 
 from acai.lib.errors import RunError
+from acai.lib.quiet import stderr_filtered
 
 # The values of --precision.
 PRECISIONS = ("auto", "float32", "mixed_float16", "mixed_bfloat16")
 # The values of --strategy.
 STRATEGIES = ("default", "mirrored", "multi_worker")
+# What TensorFlow's CUDA build logs, at error level, when it finds no GPU driver to talk to.
+CUINIT_FAILED = "failed call to cuInit"
 # CPU flags (Linux /proc/cpuinfo) of native bfloat16 arithmetic: AVX-512 BF16 or AMX.
 NATIVE_BFLOAT16_FLAGS = ("avx512_bf16", "amx_bf16")
 
@@ -106,3 +112,28 @@ def set_precision(precision):
     logging.info("Precision %s (%s)", name, why)
     keras.mixed_precision.set_global_policy(name)
     return name
+
+
+def has_gpu_device_node():
+    """Whether this machine shows a GPU to programs: an NVIDIA device node (Linux), WSL's
+    /dev/dxg, or any other system than Linux (where this is not checked)."""
+    if not sys.platform.startswith("linux"):
+        return True
+    return bool(glob.glob("/dev/nvidia[0-9]*")) or os.path.exists("/dev/dxg")
+
+
+def probe_devices():
+    """Lists TensorFlow's devices (once per process, under a millisecond) and returns the
+    lines of stderr it left out.
+
+    TensorFlow's CUDA build calls cuInit on every machine and, without a GPU, logs an
+    error-level line "failed call to cuInit ... (303)" that says nothing is wrong. On a
+    Linux machine with no GPU device node that line is left out (the binaries say so in
+    one INFO line); with a device node it stays (there a failing cuInit is a broken
+    driver)."""
+    if has_gpu_device_node():
+        tf.config.list_physical_devices()
+        return []
+    with stderr_filtered(lambda line: CUINIT_FAILED in line) as dropped:
+        tf.config.list_physical_devices()
+    return dropped

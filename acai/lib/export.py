@@ -33,12 +33,14 @@ import json
 import os
 import shutil
 import tempfile
+import warnings
 from typing import Dict, List
 
 import numpy as np
 import tensorflow as tf
 
 from acai.lib.errors import cause
+from acai.lib.quiet import stderr_filtered
 from acai.lib.files import current_umask, write_json
 from acai.lib.run import RunError
 
@@ -258,6 +260,12 @@ def example_inputs(specs, seed=0):
             for s in specs}
 
 
+# What TensorFlow's TFLite converter logs on every conversion, at warning and error level,
+# that says nothing of the result (which is checked against TensorFlow after).
+TFLITE_CONVERTER_NOTES = ("Ignored output_format", "Ignored drop_control_dependency",
+                          "NodeDef mentions attribute Truncate")
+
+
 def export_tflite(model, export_dir: str, batch: int = 1,
                   tolerance: float = 1e-4) -> Dict[str, float]:
     """Writes OUT/<name>.tflite for each serving function of batches, at `batch` images
@@ -271,11 +279,17 @@ def export_tflite(model, export_dir: str, batch: int = 1,
     module, _ = serving_module(functions)
 
     def convert(fn, path):
-        blob = tf.lite.TFLiteConverter.from_concrete_functions(
-            [fn.get_concrete_function()], module).convert()
+        with stderr_filtered(lambda line: any(
+                note in line for note in TFLITE_CONVERTER_NOTES)):
+            blob = tf.lite.TFLiteConverter.from_concrete_functions(
+                [fn.get_concrete_function()], module).convert()
         with open(path, "wb") as f:
             f.write(blob)
-        return tf.lite.Interpreter(model_content=blob).get_signature_runner()
+        with warnings.catch_warnings():
+            # "tf.lite.Interpreter is deprecated": it is what TensorFlow has (LiteRT's
+            # is another package); it only checks the converted model here.
+            warnings.filterwarnings("ignore", message=".*Interpreter is deprecated")
+            return tf.lite.Interpreter(model_content=blob).get_signature_runner()
 
     return write_checked(functions, export_dir, "tflite", convert, tolerance)
 
