@@ -114,21 +114,24 @@ def test_two_workers_on_loopback_match_one_device(tmp_path):
              "--latent=8", "--batch=32", "--total_kimg=1", "--report_kimg=1", "--seed=1",
              "--precision=float32", "--noverbose"]
     workers = [f"127.0.0.1:{free_port()}", f"127.0.0.1:{free_port()}"]
-    processes = []
+    processes, logs = [], [tmp_path / f"worker{index}.log" for index in range(2)]
     for index in range(2):
         tf_config = {"cluster": {"worker": workers}, "task": {"type": "worker", "index": index}}
-        processes.append(subprocess.Popen(
-            # absl's --verbosity=1: TensorFlow's INFO records too (the all-reduce's).
-            [sys.executable, "-m", "acai.train", *flags, "--strategy=multi_worker",
-             f"--train_dir={tmp_path / f'worker{index}'}", "--verbosity=1"], cwd=REPO,
-            env={**os.environ, "TF_CONFIG": json.dumps(tf_config)},
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+        # Into files: a worker blocked on a full pipe would block the other's all-reduce.
+        with open(logs[index], "w") as log:
+            processes.append(subprocess.Popen(
+                # absl's --verbosity=1: TensorFlow's INFO records too (the all-reduce's).
+                [sys.executable, "-m", "acai.train", *flags, "--strategy=multi_worker",
+                 f"--train_dir={tmp_path / f'worker{index}'}", "--verbosity=1"], cwd=REPO,
+                env={**os.environ, "TF_CONFIG": json.dumps(tf_config)},
+                stdout=log, stderr=subprocess.STDOUT))
     single = subprocess.run([sys.executable, "-m", "acai.train", *flags,
                              f"--train_dir={tmp_path / 'single'}"], cwd=REPO,
                             capture_output=True, text=True, timeout=deadline(600))
     assert single.returncode == 0, single.stderr[-3000:]
-    for process in processes:
-        _, stderr = process.communicate(timeout=deadline(600))
+    for process, log in zip(processes, logs):
+        process.wait(timeout=deadline(600))
+        stderr = log.read_text()
         assert process.returncode == 0, stderr[-3000:]
     assert "group_size = 2" in stderr  # The all-reduce spanned both workers.
 

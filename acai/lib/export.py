@@ -40,8 +40,8 @@ import numpy as np
 import tensorflow as tf
 
 from acai.lib.errors import cause
-from acai.lib.quiet import stderr_filtered
 from acai.lib.files import current_umask, write_json
+from acai.lib.quiet import stderr_filtered
 from acai.lib.run import RunError
 
 
