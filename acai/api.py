@@ -30,13 +30,17 @@ import numpy as np
 import tensorflow as tf
 
 from acai import registry
-from acai.lib import data, training
+from acai.lib import data, device, training
 from acai.lib.data.folders import decode_fn, path_tensor
 from acai.lib.data.pipeline import to_float
 from acai.lib.files import check_keras_file
 from acai.lib.model import Model
 from acai.lib.run import SETTINGS
 from acai.lib.summaries import ShownFigure, grid_figure, grid_of, to_uint8
+
+# As the binaries do: on a machine without a GPU, TensorFlow's error line "failed call to
+# cuInit" (in a notebook, under the first cell) is left out.
+device.probe_devices()
 
 MODELS = registry.MODELS
 PathLike = Union[str, os.PathLike]

@@ -66,3 +66,18 @@ def test_quiet_libraries_leaves_tensorflows_info_out_of_absls_log(caplog, monkey
         absl_logger.handle(record(path, level))
     assert [(r.pathname, r.levelno) for r in caplog.records] == [
         (tensorflow_file, logging.WARNING), (quiet.__file__, logging.INFO)]
+
+
+def test_library_info_off_holds_tensorflows_info_for_the_block_only(caplog, monkeypatch):
+    """What export.export does around tf.saved_model.save: in a notebook TensorFlow logs
+    at INFO ("Assets written to ..."), and its level is as it was afterwards."""
+    tf_logger = logging.getLogger("tensorflow")
+    monkeypatch.setattr(tf_logger, "level", logging.INFO)
+    caplog.set_level(logging.INFO)
+    with quiet.library_info_off():
+        tf_logger.info("Assets written to: somewhere")
+        tf_logger.warning("a warning")
+    tf_logger.info("after")
+    assert [r.getMessage() for r in caplog.records if r.name == "tensorflow"] == [
+        "a warning", "after"]
+    assert tf_logger.level == logging.INFO

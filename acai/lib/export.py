@@ -41,7 +41,7 @@ import tensorflow as tf
 
 from acai.lib.errors import cause
 from acai.lib.files import current_umask, write_json
-from acai.lib.quiet import stderr_filtered
+from acai.lib.quiet import library_info_off, stderr_filtered
 from acai.lib.run import RunError
 
 
@@ -212,7 +212,8 @@ def export(model, export_dir: str) -> List[str]:
     signatures["serving_default"] = signatures["serve"] = signatures[model.SERVING_DEFAULT]
     staging = _staging_dir(export_dir)
     try:
-        tf.saved_model.save(module, staging, signatures=signatures)
+        with library_info_off():
+            tf.saved_model.save(module, staging, signatures=signatures)
         write_manifest(staging, "saved_model")
         _publish(staging, export_dir)
     except (tf.errors.OpError, OSError) as e:
@@ -291,7 +292,8 @@ def export_tflite(model, export_dir: str, batch: int = 1,
             warnings.filterwarnings("ignore", message=".*Interpreter is deprecated")
             return tf.lite.Interpreter(model_content=blob).get_signature_runner()
 
-    return write_checked(functions, export_dir, "tflite", convert, tolerance)
+    with library_info_off():
+        return write_checked(functions, export_dir, "tflite", convert, tolerance)
 
 
 # Serving functions ONNX has no operators for (stateless random draws).
@@ -320,7 +322,8 @@ def export_onnx(model, export_dir: str, tolerance: float = 1e-5) -> Dict[str, fl
         names = [output.name for output in session.get_outputs()]
         return lambda **inputs: dict(zip(names, session.run(None, inputs)))
 
-    return write_checked(functions, export_dir, "onnx", convert, tolerance)
+    with library_info_off():
+        return write_checked(functions, export_dir, "onnx", convert, tolerance)
 
 
 def write_checked(functions, export_dir, extension, convert, tolerance):

@@ -5,6 +5,7 @@ nothing is wrong.
                     through a filter: the CUDA probe on a machine without a GPU
                     (device.probe_devices), the TFLite converter's notes (export)
   quiet_libraries   the binaries' log without TensorFlow's and tf2onnx's INFO records
+  library_info_off  a block without them (the export, also from Python)
 """
 
 import contextlib
@@ -64,6 +65,21 @@ class LibraryInfoFilter(python_logging.Filter):
     def filter(self, record):
         return (record.levelno >= python_logging.WARNING
                 or not os.path.realpath(record.pathname).startswith(tuple(self.folders)))
+
+
+@contextlib.contextmanager
+def library_info_off():
+    """The block runs with the Python loggers of LIBRARIES at WARNING at least (in a
+    notebook TensorFlow's logs at INFO: "Assets written to ..." for every SavedModel)."""
+    loggers = [python_logging.getLogger(name) for name in LIBRARIES]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(max(logger.getEffectiveLevel(), python_logging.WARNING))
+    try:
+        yield
+    finally:
+        for logger, level in zip(loggers, levels):
+            logger.setLevel(level)
 
 
 def quiet_libraries():
