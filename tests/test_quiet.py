@@ -81,3 +81,14 @@ def test_library_info_off_holds_tensorflows_info_for_the_block_only(caplog, monk
     assert [r.getMessage() for r in caplog.records if r.name == "tensorflow"] == [
         "a warning", "after"]
     assert tf_logger.level == logging.INFO
+
+
+def test_stderr_filtered_without_a_descriptor_2_runs_the_block_unfiltered(monkeypatch):
+    def no_descriptor(fd):
+        raise OSError(9, "Bad file descriptor")
+
+    monkeypatch.setattr(os, "dup", no_descriptor)
+    ran = []
+    with quiet.stderr_filtered(lambda line: True) as dropped:
+        ran.append(True)
+    assert ran == [True] and dropped == []

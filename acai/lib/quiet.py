@@ -18,6 +18,11 @@ import tempfile
 from absl import logging
 
 
+def flush_stderr():
+    if sys.stderr is not None:
+        sys.stderr.flush()
+
+
 @contextlib.contextmanager
 def stderr_filtered(drop):
     """Holds back what is written to file descriptor 2 inside the block (TensorFlow's C++
@@ -26,14 +31,18 @@ def stderr_filtered(drop):
     flushed at both ends (in a notebook it is not descriptor 2, and is left alone). A
     crash inside the block loses what it held."""
     dropped = []
-    sys.stderr.flush()
-    saved = os.dup(2)
+    flush_stderr()
+    try:
+        saved = os.dup(2)
+    except OSError:  # No descriptor 2 (a daemon's): nothing to filter.
+        yield dropped
+        return
     with tempfile.TemporaryFile() as held:
         os.dup2(held.fileno(), 2)
         try:
             yield dropped
         finally:
-            sys.stderr.flush()
+            flush_stderr()
             os.dup2(saved, 2)
             os.close(saved)
             held.seek(0)
