@@ -190,6 +190,16 @@ class Model(SkipSymbolicBuild):
     # those parameters still wins.
     PRESETS = {}
 
+    @property
+    def built(self):
+        """Always True: every network is built when the model is made, so nothing waits
+        for a first call (Keras asks before `load_weights`, `export`, `summary`, saving)."""
+        return True
+
+    @built.setter
+    def built(self, value):
+        pass  # Keras sets False in Layer.__init__, and True once built.
+
     def __init_subclass__(cls, **kwargs):
         """Every model class is registered for Keras serialisation ("package>Class"), so
         that keras.models.load_model finds it once its module is imported."""
@@ -281,7 +291,6 @@ class Model(SkipSymbolicBuild):
         self.optimizer = getattr(self, self.MAIN_OPTIMIZER)
         self.learning_rates = {name: learning_rate_of(getattr(self, name))
                                for name in names}
-        self.built = True
         if not self.trainable_weights:  # Keras says so in its own train_step.
             warnings.warn(f"{self.name} has no trainable weights (trainable = False): fit "
                           "reports its losses and updates nothing", stacklevel=2)
@@ -300,11 +309,6 @@ class Model(SkipSymbolicBuild):
             name: keras.optimizers.deserialize(optimizer)
             for name, optimizer in config["optimizers"].items()})
 
-    def load_weights(self, filepath, **kwargs):
-        # Every network is built when the model is made: nothing waits for a first call.
-        self.built = True
-        return super().load_weights(filepath, **kwargs)
-
     def call_signature(self):
         """[tf.TensorSpec] of what `call` takes: an autoencoder's images, a GAN's z."""
         raise NotImplementedError
@@ -317,7 +321,6 @@ class Model(SkipSymbolicBuild):
         from its first call; the toolkit's networks are built when the model is made, so
         none may have happened. acai.lib.export.export (acai-export) writes every serving
         function (encode, decode, ...) instead, each checking its inputs."""
-        self.built = True
         return super().export(filepath, format=format, verbose=verbose,
                               input_signature=input_signature or self.call_signature(),
                               **kwargs)
