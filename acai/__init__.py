@@ -15,5 +15,6 @@ try:
 except metadata.PackageNotFoundError:  # A checkout used without installing it.
     __version__ = "unknown"
 
-# Hide TensorFlow's C++ start-up banners (INFO); warnings and errors still show.
+# Hide TensorFlow's C++ INFO logs where it reads this (TensorFlow 2.21's start-up banners,
+# logged before absl's log is set up, show anyway); warnings and errors still show.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")

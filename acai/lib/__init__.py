@@ -25,7 +25,4 @@ and what combines families (acai.registry, the binaries) sits on top.
                nothing is wrong
 """
 
-import os
-
-# Hide TensorFlow's C++ start-up banners (INFO); warnings and errors still show.
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")
+# TensorFlow's C++ log level: set by the acai package, always imported before this.

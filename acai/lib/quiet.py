@@ -47,8 +47,9 @@ def stderr_filtered(drop):
             os.close(saved)
             held.seek(0)
             for line in held.read().splitlines(keepends=True):
-                if drop(line.decode(errors="replace")):
-                    dropped.append(line.decode(errors="replace"))
+                text = line.decode(errors="replace")
+                if drop(text):
+                    dropped.append(text)
                 else:
                     os.write(2, line)
 
@@ -76,27 +77,31 @@ class LibraryInfoFilter(python_logging.Filter):
                 or not os.path.realpath(record.pathname).startswith(tuple(self.folders)))
 
 
+def warnings_at_least():
+    """Sets the Python loggers of LIBRARIES to WARNING (or higher, if they are)."""
+    for name in LIBRARIES:
+        logger = python_logging.getLogger(name)
+        logger.setLevel(max(logger.getEffectiveLevel(), python_logging.WARNING))
+
+
 @contextlib.contextmanager
 def library_info_off():
     """The block runs with the Python loggers of LIBRARIES at WARNING at least (in a
     notebook TensorFlow's logs at INFO: "Assets written to ..." for every SavedModel)."""
-    loggers = [python_logging.getLogger(name) for name in LIBRARIES]
-    levels = [logger.level for logger in loggers]
-    for logger in loggers:
-        logger.setLevel(max(logger.getEffectiveLevel(), python_logging.WARNING))
+    levels = {name: python_logging.getLogger(name).level for name in LIBRARIES}
+    warnings_at_least()
     try:
         yield
     finally:
-        for logger, level in zip(loggers, levels):
-            logger.setLevel(level)
+        for name, level in levels.items():
+            python_logging.getLogger(name).setLevel(level)
 
 
 def quiet_libraries():
     """Leaves other libraries' INFO records out of a binary's log (their warnings and
     errors stay; with absl's --verbosity=1 or more, everything shows)."""
     if not logging.level_debug():
-        for name in LIBRARIES:
-            python_logging.getLogger(name).setLevel(python_logging.WARNING)
+        warnings_at_least()
         absl_logger = logging.get_absl_logger()
         if not any(isinstance(f, LibraryInfoFilter) for f in absl_logger.filters):
             absl_logger.addFilter(LibraryInfoFilter())
