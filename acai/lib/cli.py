@@ -83,8 +83,7 @@ def launch(main, prog, define=None, flag_values=flags.FLAGS, doc=None):
                      "are --name=value; --help lists them)")
         quiet.quiet_libraries()
         if left_out:
-            logging.info("No GPU on this machine (no /dev/nvidia*): computing on the CPU "
-                         "(TensorFlow's error line '%s' left out)", device.CUINIT_FAILED)
+            logging.info(device.NO_GPU)
         guarded(main, prog)
 
     # Before app.run, whose start-up callbacks (tf.distribute's) list the devices:

@@ -27,6 +27,9 @@ PRECISIONS = ("auto", "float32", "mixed_float16", "mixed_bfloat16")
 STRATEGIES = ("default", "mirrored", "multi_worker")
 # What TensorFlow's CUDA build logs, at error level, when it finds no GPU driver to talk to.
 CUINIT_FAILED = "failed call to cuInit"
+# What a binary logs instead (INFO) where probe_devices left that line out.
+NO_GPU = (f"No GPU on this machine (no /dev/nvidia*): computing on the CPU (TensorFlow's "
+          f"error line '{CUINIT_FAILED}' left out)")
 # CPU flags (Linux /proc/cpuinfo) of native bfloat16 arithmetic: AVX-512 BF16 or AMX.
 NATIVE_BFLOAT16_FLAGS = ("avx512_bf16", "amx_bf16")
 
